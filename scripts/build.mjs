@@ -1,0 +1,22 @@
+// Bundles the CLI, the extension host and the webviews with esbuild. `tsc --noEmit` runs before this
+// (see the `build` script), so esbuild only strips types and bundles.
+import { build } from 'esbuild';
+import { copyFile, mkdir } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+
+const require = createRequire(import.meta.url);
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+const dist = path.join(root, 'dist');
+
+const nodeCommon = { bundle: true, platform: 'node', format: 'cjs', target: 'node20', sourcemap: true, logLevel: 'warning' };
+
+const entries = [
+  { ...nodeCommon, entryPoints: [path.join(root, 'src/cli.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } },
+];
+
+await mkdir(dist, { recursive: true });
+await Promise.all(entries.map((options) => build(options)));
+
+// The filter engine loads Oniguruma's WebAssembly at run time; the bundles look for it beside themselves.
+await copyFile(require.resolve('vscode-oniguruma/release/onig.wasm'), path.join(dist, 'onig.wasm'));
