@@ -145,8 +145,8 @@ export type RunState =
 /** Everything the webview needs to draw itself after `ready`. */
 export interface InitState {
   readonly checkpointPath: string;
-  /** Rules from `defuser.defaultFilterRules`, used when the webview has no saved state. */
-  readonly defaultRules: readonly string[];
+  /** Rules from `defuser.defaultFilterRules`, used when the webview has no saved state; null is no filter. */
+  readonly defaultRules: readonly string[] | null;
   readonly defaultMaxLayers: number | null;
   readonly outDir: string;
   readonly run: RunState;

@@ -145,7 +145,7 @@ export function errorMessage(error: unknown): string {
 export async function serveRequest(
   message: RequestMessage,
   handle: (message: RequestMessage) => Promise<unknown>,
-  post: (reply: ResponseMessage) => void | Promise<unknown>,
+  post: (reply: ResponseMessage) => void | PromiseLike<unknown>,
 ): Promise<void> {
   let reply: ResponseMessage;
   try {

@@ -1,0 +1,50 @@
+/** The HTML page of the defuse panel, with its Content Security Policy. Pure, so tests load the same page. */
+import { randomBytes } from 'node:crypto';
+
+/** Inputs of the page: URIs as the webview sees them and the CSP source of the webview. */
+export interface PanelPage {
+  readonly cspSource: string;
+  readonly scriptUri: string;
+  readonly styleUri: string;
+  readonly nonce: string;
+  readonly title: string;
+}
+
+/** Returns a fresh random nonce for the page's script tag. */
+export function makeNonce(): string {
+  return randomBytes(18).toString('base64');
+}
+
+function escapeAttribute(value: string): string {
+  return value.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/**
+ * Renders the page. Scripts run only with the nonce and styles only come from the extension's files, so
+ * markup that slips into the DOM cannot run code. The toolkit's components style themselves through
+ * constructed style sheets, which `style-src` does not govern.
+ */
+export function renderPanelHtml(page: PanelPage): string {
+  const csp = [
+    "default-src 'none'",
+    `style-src ${page.cspSource}`,
+    `font-src ${page.cspSource}`,
+    `img-src ${page.cspSource} data:`,
+    `script-src 'nonce-${page.nonce}'`,
+  ].join('; ');
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="${escapeAttribute(csp)}">
+<meta name="viewport" content="width=device-width, initial-scale=1.0">
+<link rel="stylesheet" href="${escapeAttribute(page.styleUri)}">
+<title>${escapeAttribute(page.title)}</title>
+</head>
+<body>
+<div id="app" aria-busy="true"><p class="loading">Loading the plan…</p></div>
+<script nonce="${escapeAttribute(page.nonce)}" src="${escapeAttribute(page.scriptUri)}"></script>
+</body>
+</html>
+`;
+}
