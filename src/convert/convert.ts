@@ -1,0 +1,304 @@
+/**
+ * The executor: streams a plan's output shards into a temporary folder beside the destination, checks
+ * them, and renames the folder into place. The source checkpoint is only ever opened for reading.
+ */
+import { copyFile, mkdir, open, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Checkpoint } from '../checkpoint/open';
+import { INDEX_FILE } from '../checkpoint/open';
+import { DefuserError, silentLogger, type Logger } from '../errors';
+import type { AddedTensor, Plan } from '../plan/types';
+import { DTYPE_BITS, RangeReader, readHeader, SafetensorsWriter, type WriterTensorSpec } from '../safetensors';
+import type { TensorInfo } from '../safetensors/types';
+import { copyView, type ByteSink, type GatherOptions, type StridedView } from './gather';
+import { checkDestination, checkFreeSpace, createTemporaryFolder, formatBytes, moveIntoPlace } from './output';
+
+/** Progress of a running conversion. */
+export interface ConvertProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly tensorsDone: number;
+  readonly tensorsTotal: number;
+  readonly currentTensor: string | null;
+}
+
+/** Where and how to write the defused checkpoint. */
+export interface ConvertOptions {
+  readonly outDir: string;
+  /** Replace a non-empty existing output folder (only after the new one is complete). */
+  readonly overwrite?: boolean;
+  readonly signal?: AbortSignal;
+  readonly onProgress?: (progress: ConvertProgress) => void;
+  readonly logger?: Logger;
+  /** Re-read every written tensor and compare it with its source bytes. */
+  readonly verify?: boolean;
+  /** Copy the other files (default) or symlink them to the source files. */
+  readonly otherFiles?: 'copy' | 'symlink';
+  /** Bytes handed to the writer at once; bounds memory together with windowBytes. */
+  readonly chunkBytes?: number;
+  /** Largest source window held in memory for strided copies. */
+  readonly windowBytes?: number;
+}
+
+/** What a finished conversion wrote. */
+export interface ConvertResult {
+  readonly outDir: string;
+  readonly tensorsWritten: number;
+  readonly bytesWritten: number;
+  readonly seconds: number;
+  readonly verified: boolean;
+  /** Files written, relative to outDir. */
+  readonly files: readonly string[];
+}
+
+/** 16 MiB chunks keep syscall overhead low while memory stays far below the 256 MB target. */
+const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
+const DEFAULT_WINDOW_BYTES = 64 * 1024 * 1024;
+const PROGRESS_INTERVAL_MS = 100;
+
+interface TensorSource {
+  readonly shard: string;
+  readonly info: TensorInfo;
+  readonly view: StridedView;
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DefuserError('cancelled', 'The conversion was cancelled.');
+}
+
+function roundChunk(bytes: number): number {
+  return Math.max(8, bytes - (bytes % 8));
+}
+
+/** Maps every output tensor name to the source tensor and view it is copied from. */
+function resolveSources(checkpoint: Checkpoint, plan: Plan): Map<string, TensorSource> {
+  const sources = new Map<string, TensorSource>();
+  for (const tensor of plan.unchanged) {
+    const info = checkpoint.headers.get(tensor.shard)?.byName.get(tensor.name);
+    if (!info) throw new Error(`Plan names "${tensor.name}" in ${tensor.shard}, which the checkpoint does not have; plan again`);
+    const count = info.shape.reduce((product, size) => product * size, 1);
+    sources.set(tensor.name, { shard: tensor.shard, info, view: { shape: [count], offset: 0, strides: [1] } });
+  }
+  for (const tensor of plan.added as readonly AddedTensor[]) {
+    const info = checkpoint.headers.get(tensor.source.shard)?.byName.get(tensor.source.tensor);
+    if (!info) throw new Error(`Plan splits "${tensor.source.tensor}" in ${tensor.source.shard}, which the checkpoint does not have; plan again`);
+    sources.set(tensor.name, { shard: tensor.source.shard, info, view: { shape: tensor.shape, offset: tensor.source.offset, strides: tensor.source.strides } });
+  }
+  return sources;
+}
+
+/** A sink that compares bytes with a file region instead of writing them. */
+function comparingSink(reader: RangeReader, start: number, name: string, file: string): { sink: ByteSink; position: () => number } {
+  let position = start;
+  let scratch = new Uint8Array(0);
+  const sink: ByteSink = async (bytes) => {
+    if (scratch.length < bytes.length) scratch = new Uint8Array(bytes.length);
+    const view = scratch.subarray(0, bytes.length);
+    await reader.readInto(position, bytes.length, view);
+    if (Buffer.compare(view, bytes) !== 0) {
+      throw new DefuserError('verification-failed', `Verification failed: tensor "${name}" in ${file} differs from its source bytes near file offset ${position}. The disk or file system may be faulty; the output was not kept.`);
+    }
+    position += bytes.length;
+  };
+  return { sink, position: () => position };
+}
+
+/**
+ * Converts an opened checkpoint following its plan. Writes into a temporary folder beside `outDir`,
+ * renames it into place when every file is written, flushed and re-read; removes it on cancel or error.
+ */
+export async function convertCheckpoint(checkpoint: Checkpoint, plan: Plan, options: ConvertOptions): Promise<ConvertResult> {
+  const logger = options.logger ?? silentLogger;
+  const started = Date.now();
+  const outDir = path.resolve(options.outDir);
+  const chunkBytes = roundChunk(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  const gather: GatherOptions = { chunkBytes, windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES, signal: options.signal };
+
+  const unsupported = plan.warnings.find((warning) => warning.kind === 'unsupported-model-type');
+  if (unsupported) throw new DefuserError('unsupported-model-type', unsupported.message);
+  throwIfAborted(options.signal);
+  await checkDestination(checkpoint.root, outDir, options.overwrite ?? false);
+
+  const otherFiles = options.otherFiles ?? 'copy';
+  let otherBytes = 0;
+  if (otherFiles === 'copy') {
+    for (const file of checkpoint.otherFiles) otherBytes += (await stat(path.join(checkpoint.root, file))).size;
+  }
+  // Headers are small next to the data; one MiB per shard is a generous allowance for them.
+  const neededBytes = plan.totals.bytesAfter + otherBytes + plan.outputShards.length * 1024 * 1024;
+  await checkFreeSpace(outDir, neededBytes);
+
+  const sources = resolveSources(checkpoint, plan);
+  const tensorsTotal = plan.outputShards.reduce((sum, shard) => sum + shard.tensors.length, 0);
+  const bytesTotal = plan.totals.bytesAfter;
+  let bytesDone = 0;
+  let tensorsDone = 0;
+  let currentTensor: string | null = null;
+  let lastReport = 0;
+  const report = (force: boolean): void => {
+    const now = Date.now();
+    if (!options.onProgress || (!force && now - lastReport < PROGRESS_INTERVAL_MS)) return;
+    lastReport = now;
+    options.onProgress({ bytesDone, bytesTotal, tensorsDone, tensorsTotal, currentTensor });
+  };
+
+  logger.info(`Converting ${checkpoint.root} -> ${outDir}: ${tensorsTotal} tensors, ${formatBytes(bytesTotal)} in ${plan.outputShards.length} file(s)`);
+  const temporary = await createTemporaryFolder(outDir);
+  logger.debug(`Writing into temporary folder ${temporary}`);
+  const readers = new Map<string, RangeReader>();
+  const readerFor = async (shard: string): Promise<RangeReader> => {
+    let reader = readers.get(shard);
+    if (!reader) {
+      reader = await RangeReader.open(path.join(checkpoint.root, shard));
+      readers.set(shard, reader);
+    }
+    return reader;
+  };
+  const files: string[] = [];
+  let writer: SafetensorsWriter | null = null;
+
+  try {
+    for (const shard of plan.outputShards) {
+      throwIfAborted(options.signal);
+      const specs: WriterTensorSpec[] = shard.tensors.map((name) => {
+        const source = sources.get(name)!;
+        return { name, dtype: source.info.dtype, shape: source.view.shape };
+      });
+      const sourceMetadata = checkpoint.headers.get(shard.sourceShard)?.metadata ?? null;
+      const metadata = sourceMetadata ?? { format: 'pt' };
+      const file = path.join(temporary, shard.file);
+      writer = await SafetensorsWriter.create(file, specs, metadata);
+      const activeWriter = writer;
+      const sink: ByteSink = async (bytes) => {
+        await activeWriter.write(bytes);
+        bytesDone += bytes.length;
+        report(false);
+      };
+      for (const name of shard.tensors) {
+        const source = sources.get(name)!;
+        currentTensor = name;
+        report(false);
+        const reader = await readerFor(source.shard);
+        const header = checkpoint.headers.get(source.shard)!;
+        await copyView(reader, header.dataOffset + source.info.begin, DTYPE_BITS[source.info.dtype], source.view, sink, gather, `"${name}" from "${source.info.name}" in ${source.shard}`);
+        tensorsDone += 1;
+      }
+      await writer.close();
+      writer = null;
+      await checkWrittenHeader(file, specs);
+      files.push(shard.file);
+      logger.info(`Wrote ${shard.file}: ${shard.tensors.length} tensors, ${formatBytes(shard.dataBytes)}`);
+    }
+    currentTensor = null;
+    report(true);
+
+    let verified = false;
+    if (options.verify) {
+      await verifyOutput(temporary, plan, sources, checkpoint, readerFor, gather, logger);
+      verified = true;
+    }
+
+    if (checkpoint.sharded) {
+      await writeIndex(temporary, plan, checkpoint);
+      files.push(INDEX_FILE);
+    }
+    for (const file of checkpoint.otherFiles) {
+      throwIfAborted(options.signal);
+      const from = path.join(checkpoint.root, file);
+      const to = path.join(temporary, file);
+      await mkdir(path.dirname(to), { recursive: true });
+      if (otherFiles === 'symlink') await symlink(await realpath(from), to);
+      else await copyFile(from, to);
+      files.push(file);
+    }
+    for (const skipped of checkpoint.skippedFiles) logger.warn(`Not copied: ${skipped.file} (${skipped.reason})`);
+
+    await syncFolder(temporary);
+    throwIfAborted(options.signal);
+    await moveIntoPlace(temporary, outDir);
+    const seconds = (Date.now() - started) / 1000;
+    logger.info(`Done: ${tensorsDone} tensors, ${formatBytes(bytesDone)} in ${seconds.toFixed(1)} s${verified ? ', verified' : ''}`);
+    return { outDir, tensorsWritten: tensorsDone, bytesWritten: bytesDone, seconds, verified, files };
+  } catch (error) {
+    if (writer) await writer.abort().catch(() => undefined);
+    await rm(temporary, { recursive: true, force: true }).catch((cleanupError: unknown) => {
+      logger.error(`Could not remove the temporary folder ${temporary}: ${String(cleanupError)}`);
+    });
+    if (error instanceof DefuserError && error.kind === 'cancelled') logger.warn('Conversion cancelled; the partial output was removed.');
+    else logger.error(`Conversion failed; the partial output was removed: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  } finally {
+    for (const reader of readers.values()) await reader.close().catch(() => undefined);
+  }
+}
+
+/** Re-reads a written file's header and checks it declares exactly the planned tensors. */
+async function checkWrittenHeader(file: string, specs: readonly WriterTensorSpec[]): Promise<void> {
+  const header = await readHeader(file);
+  const problem = header.tensors.length !== specs.length
+    ? `${header.tensors.length} tensors instead of ${specs.length}`
+    : specs.map((spec) => {
+      const info = header.byName.get(spec.name);
+      if (!info) return `tensor "${spec.name}" is missing`;
+      if (info.dtype !== spec.dtype || info.shape.join(',') !== spec.shape.join(',')) return `tensor "${spec.name}" has ${info.dtype} [${info.shape.join(', ')}]`;
+      return null;
+    }).find((text) => text !== null);
+  if (problem) throw new DefuserError('verification-failed', `The written file ${file} does not match the plan: ${problem}.`);
+}
+
+async function verifyOutput(
+  folder: string,
+  plan: Plan,
+  sources: ReadonlyMap<string, TensorSource>,
+  checkpoint: Checkpoint,
+  readerFor: (shard: string) => Promise<RangeReader>,
+  gather: GatherOptions,
+  logger: Logger,
+): Promise<void> {
+  for (const shard of plan.outputShards) {
+    const file = path.join(folder, shard.file);
+    const header = await readHeader(file);
+    const written = await RangeReader.open(file);
+    try {
+      for (const name of shard.tensors) {
+        const info = header.byName.get(name)!;
+        const source = sources.get(name)!;
+        const compare = comparingSink(written, header.dataOffset + info.begin, name, shard.file);
+        const sourceHeader = checkpoint.headers.get(source.shard)!;
+        await copyView(await readerFor(source.shard), sourceHeader.dataOffset + source.info.begin, DTYPE_BITS[source.info.dtype], source.view, compare.sink, gather, `"${name}"`);
+      }
+    } finally {
+      await written.close();
+    }
+    logger.info(`Verified ${shard.file} byte for byte against the source`);
+  }
+}
+
+/** Writes a new index from the written headers; total_size is the sum of tensor bytes, recomputed. */
+async function writeIndex(folder: string, plan: Plan, checkpoint: Checkpoint): Promise<void> {
+  const weightMap: Record<string, string> = {};
+  let totalSize = 0;
+  const entries: [string, string][] = [];
+  for (const shard of plan.outputShards) {
+    const header = await readHeader(path.join(folder, shard.file));
+    for (const info of header.tensors) {
+      entries.push([info.name, shard.file]);
+      totalSize += info.end - info.begin;
+    }
+  }
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const [name, file] of entries) weightMap[name] = file;
+  const metadata = { ...(checkpoint.index?.metadata ?? {}), total_size: totalSize };
+  await writeFile(path.join(folder, INDEX_FILE), `${JSON.stringify({ metadata, weight_map: weightMap }, null, 2)}\n`);
+}
+
+/** Flushes a folder's entries to disk so the rename that follows publishes complete files. */
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await open(folder, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+

@@ -1,0 +1,289 @@
+/**
+ * Copies a strided view of one source tensor to a sink in bounded memory. Contiguous views are plain
+ * byte copies; other views (halves of a transposed tensor, interleaved channels) are gathered from
+ * source windows with a cache-blocked loop. Memory stays bounded by `chunkBytes` plus `windowBytes`,
+ * whatever the tensor size.
+ */
+import { DefuserError } from '../errors';
+import type { RangeReader } from '../safetensors';
+
+/** Receives output bytes in order; the buffer may be reused once the returned promise settles. */
+export type ByteSink = (bytes: Uint8Array) => Promise<void>;
+
+/** Memory bounds and hooks of a copy. */
+export interface GatherOptions {
+  /** Output buffer size: bytes handed to the sink at once. */
+  readonly chunkBytes: number;
+  /** Largest source window read into memory at once. */
+  readonly windowBytes: number;
+  readonly signal?: AbortSignal;
+}
+
+/** A view of source elements: output index (i0, i1, ...) reads element offset + Σ ik × strides[k]. */
+export interface StridedView {
+  readonly shape: readonly number[];
+  readonly offset: number;
+  readonly strides: readonly number[];
+}
+
+interface Dim {
+  size: number;
+  stride: number;
+}
+
+/** Drops size-1 dimensions and merges neighbours that are contiguous with each other. */
+export function normalizeView(view: StridedView): { offset: number; dims: Dim[] } {
+  const dims: Dim[] = [];
+  view.shape.forEach((size, index) => {
+    if (size !== 1) dims.push({ size, stride: view.strides[index]! });
+  });
+  for (let index = dims.length - 2; index >= 0; index--) {
+    const outer = dims[index]!;
+    const inner = dims[index + 1]!;
+    if (outer.stride === inner.stride * inner.size) {
+      dims.splice(index, 2, { size: outer.size * inner.size, stride: inner.stride });
+    }
+  }
+  return { offset: view.offset, dims };
+}
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DefuserError('cancelled', 'The conversion was cancelled.');
+}
+
+/** Typed-array views that copy elements by value without touching their bits (no float canonicalization). */
+function elementViews(bytes: Uint8Array, elementBytes: number): { words: Uint8Array | Uint16Array | Uint32Array; wordsPerElement: number } {
+  const buffer = bytes.buffer;
+  const offset = bytes.byteOffset;
+  switch (elementBytes) {
+    case 1:
+      return { words: bytes, wordsPerElement: 1 };
+    case 2:
+      return { words: new Uint16Array(buffer, offset, bytes.byteLength / 2), wordsPerElement: 1 };
+    case 4:
+      return { words: new Uint32Array(buffer, offset, bytes.byteLength / 4), wordsPerElement: 1 };
+    case 8:
+      return { words: new Uint32Array(buffer, offset, bytes.byteLength / 4), wordsPerElement: 2 };
+    default:
+      throw new Error(`Unsupported element size ${elementBytes} bytes`);
+  }
+}
+
+/**
+ * Streams the view to the sink. `tensorStart` is the absolute file offset of the source tensor's data
+ * and `elementBits` its dtype width. Sub-byte dtypes are only supported for contiguous byte-aligned views.
+ */
+export async function copyView(
+  reader: RangeReader,
+  tensorStart: number,
+  elementBits: number,
+  view: StridedView,
+  sink: ByteSink,
+  options: GatherOptions,
+  describe: string,
+): Promise<void> {
+  const count = view.shape.reduce((product, size) => product * size, 1);
+  if (count === 0) return;
+  const { offset, dims } = normalizeView(view);
+
+  if (dims.length === 0 || (dims.length === 1 && dims[0]!.stride === 1)) {
+    const startBits = offset * elementBits;
+    const lengthBits = count * elementBits;
+    if (startBits % 8 !== 0 || lengthBits % 8 !== 0) {
+      throw new DefuserError('invalid-layout', `Cannot copy ${describe}: the slice does not start and end on whole bytes for a ${elementBits}-bit dtype.`);
+    }
+    for await (const chunk of reader.chunks(tensorStart + startBits / 8, lengthBits / 8, options.chunkBytes)) {
+      throwIfAborted(options.signal);
+      await sink(chunk);
+    }
+    return;
+  }
+
+  if (elementBits % 8 !== 0) {
+    throw new DefuserError('invalid-layout', `Cannot split ${describe}: strided slices of ${elementBits}-bit dtypes are not supported because their elements do not start on whole bytes.`);
+  }
+  if (dims.some((dim) => dim.stride < 0)) throw new Error(`Negative strides are not supported (${describe})`);
+  const elementBytes = elementBits / 8;
+  const spanElements = dims.reduce((sum, dim) => sum + (dim.size - 1) * dim.stride, 0) + 1;
+
+  if (spanElements * elementBytes <= options.windowBytes) {
+    const window = new Uint8Array(spanElements * elementBytes);
+    throwIfAborted(options.signal);
+    await reader.readInto(tensorStart + offset * elementBytes, window.length, window);
+    await gatherFromWindow(window, 0, dims, elementBytes, sink, options);
+    return;
+  }
+
+  const last = dims[dims.length - 1]!;
+  if (last.stride === 1) {
+    await copyRows(reader, tensorStart, offset, dims, elementBytes, sink, options);
+  } else {
+    await copyTransposedBlocks(reader, tensorStart, offset, dims, elementBytes, sink, options);
+  }
+}
+
+/** Visits the outer multi-indices of `dims` (all but the last `inner` dims) in row-major order. */
+function* outerOffsets(dims: readonly Dim[], inner: number): Generator<number> {
+  const outer = dims.slice(0, dims.length - inner);
+  if (outer.length === 0) {
+    yield 0;
+    return;
+  }
+  const index = new Array<number>(outer.length).fill(0);
+  let position = 0;
+  for (;;) {
+    yield position;
+    let axis = outer.length - 1;
+    while (axis >= 0) {
+      index[axis]! += 1;
+      position += outer[axis]!.stride;
+      if (index[axis]! < outer[axis]!.size) break;
+      position -= outer[axis]!.stride * outer[axis]!.size;
+      index[axis] = 0;
+      axis -= 1;
+    }
+    if (axis < 0) return;
+  }
+}
+
+/**
+ * Gathers every element of `dims` from a window holding the source span (window element 0 is source
+ * element `windowBase` relative to the view offset) into output chunks.
+ */
+async function gatherFromWindow(window: Uint8Array, windowBase: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
+  // At least one output row must fit, whatever the chunk size.
+  const out = new Uint8Array(Math.max(options.chunkBytes, dims[dims.length - 1]!.size * elementBytes));
+  let filled = 0;
+  const flush = async (): Promise<void> => {
+    if (filled === 0) return;
+    throwIfAborted(options.signal);
+    await sink(out.subarray(0, filled));
+    filled = 0;
+  };
+
+  const last = dims[dims.length - 1]!;
+  if (last.stride === 1) {
+    const rowBytes = last.size * elementBytes;
+    for (const rowStart of outerOffsets(dims, 1)) {
+      let from = (rowStart - windowBase) * elementBytes;
+      let remaining = rowBytes;
+      while (remaining > 0) {
+        const take = Math.min(remaining, out.length - filled);
+        out.set(window.subarray(from, from + take), filled);
+        filled += take;
+        from += take;
+        remaining -= take;
+        if (filled === out.length) await flush();
+      }
+    }
+    await flush();
+    return;
+  }
+
+  // Transposed inner block: output rows of `columns.size` elements read with a large stride. Rows are
+  // produced in row blocks that fit the output buffer, column tiles keep the source lines in cache.
+  const rows = dims.length >= 2 ? dims[dims.length - 2]! : { size: 1, stride: 0 };
+  const columns = last;
+  const source = elementViews(window, elementBytes);
+  const target = elementViews(out, elementBytes);
+  const words = source.wordsPerElement;
+  const rowsPerBlock = Math.max(1, Math.floor(out.length / (columns.size * elementBytes)));
+  const TILE = 64;
+  for (const matrixStart of outerOffsets(dims, dims.length >= 2 ? 2 : 1)) {
+    for (let rowStart = 0; rowStart < rows.size; rowStart += rowsPerBlock) {
+      const rowEnd = Math.min(rows.size, rowStart + rowsPerBlock);
+      if (filled + (rowEnd - rowStart) * columns.size * elementBytes > out.length) await flush();
+      const blockBase = filled / elementBytes;
+      for (let tile = 0; tile < columns.size; tile += TILE) {
+        const tileEnd = Math.min(columns.size, tile + TILE);
+        for (let row = rowStart; row < rowEnd; row++) {
+          const targetRow = blockBase + (row - rowStart) * columns.size;
+          const sourceRow = matrixStart + row * rows.stride - windowBase;
+          for (let column = tile; column < tileEnd; column++) {
+            const from = (sourceRow + column * columns.stride) * words;
+            const to = (targetRow + column) * words;
+            target.words[to] = source.words[from]!;
+            if (words === 2) target.words[to + 1] = source.words[from + 1]!;
+          }
+        }
+      }
+      filled += (rowEnd - rowStart) * columns.size * elementBytes;
+    }
+  }
+  await flush();
+}
+
+/** Views whose last dimension is contiguous: copy whole rows through a sliding source window. */
+async function copyRows(reader: RangeReader, tensorStart: number, offset: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
+  const rowBytes = dims[dims.length - 1]!.size * elementBytes;
+  const window = new Uint8Array(Math.max(options.windowBytes, elementBytes));
+  let windowStart = -1;
+  let windowLength = 0;
+  const out = new Uint8Array(options.chunkBytes);
+  let filled = 0;
+  const flush = async (): Promise<void> => {
+    if (filled === 0) return;
+    await sink(out.subarray(0, filled));
+    filled = 0;
+  };
+
+  for (const rowOffset of outerOffsets(dims, 1)) {
+    throwIfAborted(options.signal);
+    const rowStart = tensorStart + (offset + rowOffset) * elementBytes;
+    if (rowBytes > window.length) {
+      await flush();
+      for await (const chunk of reader.chunks(rowStart, rowBytes, options.chunkBytes)) {
+        throwIfAborted(options.signal);
+        await sink(chunk);
+      }
+      continue;
+    }
+    if (windowStart < 0 || rowStart < windowStart || rowStart + rowBytes > windowStart + windowLength) {
+      windowStart = rowStart;
+      windowLength = window.length;
+      const fileEnd = await reader.size();
+      windowLength = Math.min(window.length, fileEnd - rowStart);
+      await reader.readInto(windowStart, windowLength, window);
+    }
+    let from = rowStart - windowStart;
+    let remaining = rowBytes;
+    while (remaining > 0) {
+      const take = Math.min(remaining, out.length - filled);
+      out.set(window.subarray(from, from + take), filled);
+      filled += take;
+      from += take;
+      remaining -= take;
+      if (filled === out.length) await flush();
+    }
+  }
+  await flush();
+}
+
+/**
+ * Views whose last dimension is strided (transposes) and whose span exceeds the window: for each block
+ * of output rows, read the short source segment each output column needs, then gather.
+ */
+async function copyTransposedBlocks(reader: RangeReader, tensorStart: number, offset: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
+  const columns = dims[dims.length - 1]!;
+  const rows = dims.length >= 2 ? dims[dims.length - 2]! : { size: 1, stride: 0 };
+  const rowsPerBlock = Math.max(1, Math.min(rows.size, Math.floor(options.chunkBytes / (columns.size * elementBytes))));
+  const segmentElements = (rowsPerBlock - 1) * rows.stride + 1;
+  const segments = new Uint8Array(segmentElements * columns.size * elementBytes);
+  const fileEnd = await reader.size();
+
+  for (const matrixStart of outerOffsets(dims, dims.length >= 2 ? 2 : 1)) {
+    for (let rowStart = 0; rowStart < rows.size; rowStart += rowsPerBlock) {
+      const blockRows = Math.min(rowsPerBlock, rows.size - rowStart);
+      const blockSegment = (blockRows - 1) * rows.stride + 1;
+      for (let column = 0; column < columns.size; column++) {
+        throwIfAborted(options.signal);
+        const position = tensorStart + (offset + matrixStart + rowStart * rows.stride + column * columns.stride) * elementBytes;
+        const length = Math.min(blockSegment * elementBytes, fileEnd - position);
+        await reader.readInto(position, length, segments, column * segmentElements * elementBytes);
+      }
+      // In `segments`, column c's element for row r sits at c × segmentElements + (r - rowStart) × rows.stride.
+      const blockDims: Dim[] = [{ size: blockRows, stride: rows.stride }, { size: columns.size, stride: segmentElements }];
+      await gatherFromWindow(segments, 0, blockDims, elementBytes, sink, options);
+    }
+  }
+}
