@@ -59,6 +59,8 @@ const PROGRESS_INTERVAL_MS = 100;
 interface TensorSource {
   readonly shard: string;
   readonly info: TensorInfo;
+  /** Shape of the output tensor; the view may be flattened. */
+  readonly shape: readonly number[];
   readonly view: StridedView;
 }
 
@@ -77,12 +79,12 @@ function resolveSources(checkpoint: Checkpoint, plan: Plan): Map<string, TensorS
     const info = checkpoint.headers.get(tensor.shard)?.byName.get(tensor.name);
     if (!info) throw new Error(`Plan names "${tensor.name}" in ${tensor.shard}, which the checkpoint does not have; plan again`);
     const count = info.shape.reduce((product, size) => product * size, 1);
-    sources.set(tensor.name, { shard: tensor.shard, info, view: { shape: [count], offset: 0, strides: [1] } });
+    sources.set(tensor.name, { shard: tensor.shard, info, shape: info.shape, view: { shape: [count], offset: 0, strides: [1] } });
   }
   for (const tensor of plan.added as readonly AddedTensor[]) {
     const info = checkpoint.headers.get(tensor.source.shard)?.byName.get(tensor.source.tensor);
     if (!info) throw new Error(`Plan splits "${tensor.source.tensor}" in ${tensor.source.shard}, which the checkpoint does not have; plan again`);
-    sources.set(tensor.name, { shard: tensor.source.shard, info, view: { shape: tensor.shape, offset: tensor.source.offset, strides: tensor.source.strides } });
+    sources.set(tensor.name, { shard: tensor.source.shard, info, shape: tensor.shape, view: { shape: tensor.shape, offset: tensor.source.offset, strides: tensor.source.strides } });
   }
   return sources;
 }
@@ -162,7 +164,7 @@ export async function convertCheckpoint(checkpoint: Checkpoint, plan: Plan, opti
       throwIfAborted(options.signal);
       const specs: WriterTensorSpec[] = shard.tensors.map((name) => {
         const source = sources.get(name)!;
-        return { name, dtype: source.info.dtype, shape: source.view.shape };
+        return { name, dtype: source.info.dtype, shape: source.shape };
       });
       const sourceMetadata = checkpoint.headers.get(shard.sourceShard)?.metadata ?? null;
       const metadata = sourceMetadata ?? { format: 'pt' };
