@@ -13,6 +13,8 @@ const nodeCommon = { bundle: true, platform: 'node', format: 'cjs', target: 'nod
 
 const entries = [
   { ...nodeCommon, entryPoints: [path.join(root, 'src/cli.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } },
+  // The defuse panel webview; its CSS import becomes dist/webview/panel.css beside the script.
+  { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', entryPoints: [path.join(root, 'webview/panel/main.ts')], outfile: path.join(dist, 'webview/panel.js') },
 ];
 
 await mkdir(dist, { recursive: true });
