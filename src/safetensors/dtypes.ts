@@ -36,7 +36,7 @@ export function isDType(value: string): value is DType {
   return Object.prototype.hasOwnProperty.call(DTYPE_BITS, value);
 }
 
-/** Where a size computation applies, so that its errors can name the file and the tensor. */
+/** Location of a size computation, so that its errors can name the file and the tensor. */
 export interface SizeLocation {
   readonly file?: string;
   readonly tensor?: string;

@@ -51,6 +51,8 @@ export function invalidFile(kind: SafetensorsErrorKind, file: string, detail: st
 export function ioError(operation: string, file: string, cause: unknown): SafetensorsError {
   const code = typeof cause === 'object' && cause !== null && 'code' in cause ? String(cause.code) : undefined;
   const reason = cause instanceof Error ? cause.message : String(cause);
-  const hint = code === 'ENOENT' ? ' (file not found)' : code === 'EACCES' || code === 'EPERM' ? ' (permission denied)' : '';
+  let hint = '';
+  if (code === 'ENOENT') hint = ' (file not found)';
+  if (code === 'EACCES' || code === 'EPERM') hint = ' (permission denied)';
   return new SafetensorsError('io', `Failed to ${operation} ${file}${hint}: ${reason}`, { file, cause });
 }

@@ -4,7 +4,7 @@
  * its source text, and leaves both checks to the header validation.
  */
 
-/** A parsed JSON value; objects keep their entries in source order, duplicates included. */
+/** A parsed JSON value. Objects keep their entries in source order, duplicates included. */
 export type JsonValue =
   | { readonly type: 'object'; readonly entries: ReadonlyArray<readonly [string, JsonValue]> }
   | { readonly type: 'array'; readonly items: readonly JsonValue[] }
@@ -24,7 +24,7 @@ export class JsonSyntaxError extends Error {
   }
 }
 
-// Tensor entries nest two levels deep; the limit only stops a hostile header from exhausting the stack.
+// Tensor entries nest two levels deep, so this limit only stops a hostile header from exhausting the stack.
 const MAX_DEPTH = 64;
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
@@ -166,7 +166,7 @@ class Parser {
     }
   }
 
-  /** Decodes one backslash escape; a \u escape may be half of a surrogate pair, which JavaScript strings store as is. */
+  /** Decodes one backslash escape. A \u escape may be half of a surrogate pair, which a JavaScript string stores as is. */
   escape(): string {
     this.position++;
     const c = this.text[this.position];

@@ -29,7 +29,7 @@ function isLfsPointer(prefix: Uint8Array): boolean {
 
 /**
  * Checks the 8-byte length prefix against the file size and the 100 MB cap, before anything of size N is
- * allocated, and returns N. `prefix` holds the first bytes of the file (at least 8 when the file has them).
+ * allocated, and returns N. `prefix` contains the first bytes of the file (at least 8 when the file has them).
  */
 export function checkHeaderLength(prefix: Uint8Array, fileSize: number, file: string): number {
   // An LFS pointer is checked first, because its text read as a length prefix is a huge number.
@@ -82,7 +82,7 @@ function render(value: JsonValue): string {
   }
 }
 
-/** Returns an object's entries after checking that no key repeats; `owner` names the object in the message. */
+/** Returns an object's entries after checking that no key repeats. `owner` names the object in the error message. */
 function uniqueEntries(
   entries: ReadonlyArray<readonly [string, JsonValue]>,
   file: string,
@@ -118,7 +118,7 @@ function parseMetadata(value: JsonValue, file: string): Readonly<Record<string, 
   return Object.freeze(Object.fromEntries(pairs));
 }
 
-/** Parses a non-negative integer from its JSON digit text; returns a string describing the problem instead. */
+/** Parses a non-negative integer from its JSON digit text, or returns a description of why the value is not one. */
 function parseIndex(value: JsonValue): number | string {
   if (value.type !== 'number') return `${show(value)} is not a number`;
   if (!INTEGER_TEXT.test(value.text)) return `${value.text} is not a non-negative integer`;
@@ -127,7 +127,7 @@ function parseIndex(value: JsonValue): number | string {
   return Number(value.text);
 }
 
-/** Validates one tensor entry on its own; coverage of the data area is checked afterwards for all of them. */
+/** Validates one tensor entry on its own. `checkCoverage` checks the data area for all entries afterwards. */
 function parseTensor(name: string, value: JsonValue, file: string): TensorInfo {
   const quoted = `tensor ${JSON.stringify(name)}`;
   if (value.type !== 'object') {
@@ -137,7 +137,7 @@ function parseTensor(name: string, value: JsonValue, file: string): TensorInfo {
   const fields = new Map<string, JsonValue>();
   for (const [key, item] of uniqueEntries(value.entries, file, quoted, name)) {
     if (!(TENSOR_KEYS as readonly string[]).includes(key)) {
-      throw invalidFile('invalid-tensor-info', file, `${quoted} has the unknown key ${JSON.stringify(key)}; a tensor entry has only "dtype", "shape" and "data_offsets"`, name);
+      throw invalidFile('invalid-tensor-info', file, `${quoted} has the unknown key ${JSON.stringify(key)}. A tensor entry has only "dtype", "shape" and "data_offsets"`, name);
     }
     fields.set(key, item);
   }
@@ -298,9 +298,9 @@ function parseHeaderJson(bytes: Uint8Array, file: string): JsonValue {
     const c = text[i];
     if (c === ' ') continue;
     if (c === '\0') {
-      throw invalidFile('invalid-header', file, `the header is padded with NUL bytes after the closing "}" (character ${i}); only spaces are allowed as padding`);
+      throw invalidFile('invalid-header', file, `the header is padded with NUL bytes after the closing "}" (character ${i}). Only spaces are allowed as padding`);
     }
-    throw invalidFile('invalid-header', file, `the header has ${JSON.stringify(c)} after the closing "}" (character ${i}); only spaces are allowed there`);
+    throw invalidFile('invalid-header', file, `the header has ${JSON.stringify(c)} after the closing "}" (character ${i}). Only spaces are allowed there`);
   }
   return parsed.value;
 }

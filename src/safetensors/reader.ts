@@ -24,7 +24,7 @@ export class RangeReader {
     this.handle = handle;
   }
 
-  /** Opens a file read-only; throws SafetensorsError 'io' when it cannot be opened. */
+  /** Opens a file read-only. Throws SafetensorsError 'io' when it cannot be opened. */
   static async open(file: string): Promise<RangeReader> {
     try {
       return new RangeReader(file, await open(file, 'r'));
@@ -49,8 +49,8 @@ export class RangeReader {
   }
 
   /**
-   * Reads exactly `length` bytes at absolute `position` into `target` (at targetOffset); throws
-   * SafetensorsError('truncated') on a short read. length may exceed the chunk size: loop internally.
+   * Reads exactly `length` bytes at absolute `position` into `target` at `targetOffset`. Throws
+   * SafetensorsError 'truncated' when the file ends first. Any length is allowed, because long reads are split.
    */
   async readInto(position: number, length: number, target: Uint8Array, targetOffset = 0): Promise<void> {
     checkRange('position', position);
@@ -82,8 +82,8 @@ export class RangeReader {
   }
 
   /**
-   * Streams [position, position+length) in chunks of at most chunkSize bytes (default 8 MiB); the yielded
-   * buffer may be reused by the next iteration, so callers must consume it before continuing.
+   * Streams [position, position+length) in chunks of at most chunkSize bytes (default 8 MiB). The next
+   * iteration reuses the yielded buffer, so callers must consume each chunk before continuing.
    */
   async *chunks(position: number, length: number, chunkSize = DEFAULT_CHUNK_BYTES): AsyncGenerator<Uint8Array> {
     checkRange('position', position);
@@ -103,7 +103,7 @@ export class RangeReader {
     }
   }
 
-  /** Closes the file; calling it again does nothing. */
+  /** Closes the file. Calling it again does nothing. */
   async close(): Promise<void> {
     const handle = this.handle;
     this.handle = undefined;

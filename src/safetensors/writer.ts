@@ -39,8 +39,10 @@ function headerJson(tensors: readonly WriterTensorSpec[], offsets: readonly numb
   return `{${parts.join(',')}}`;
 }
 
-/** Streaming writer: header first (space-padded so 8 + N is a multiple of 8), then tensor bytes in the
-    declared order; never holds a whole tensor. */
+/**
+ * Streaming writer: the header first (space-padded so that 8 + N is a multiple of 8), then tensor bytes in
+ * the declared order. It keeps at most its 4 MiB buffer in memory, never a whole tensor.
+ */
 export class SafetensorsWriter {
   readonly file: string;
   /** Length N of the header JSON after padding. */
@@ -175,12 +177,15 @@ export class SafetensorsWriter {
     this.buffered = 0;
   }
 
-  /** Appends bytes; may span tensor boundaries; throws 'write-size-mismatch' if more than declared. Buffers
-      small writes internally (for example up to 4 MiB) so per-row writes are not one syscall each. */
+  /**
+   * Appends bytes, which may span tensor boundaries. Throws 'write-size-mismatch', writing nothing, when the
+   * bytes would pass the declared total. Writes are gathered in a 4 MiB buffer, so per-row writes are not
+   * one system call each. Await each call before the next one.
+   */
   async write(bytes: Uint8Array): Promise<void> {
     this.openHandle();
     if (this.busy) {
-      throw new Error(`SafetensorsWriter.write for ${this.file} was called before the previous write finished; await each write`);
+      throw new Error(`SafetensorsWriter.write for ${this.file} was called before the previous write finished. Await each write`);
     }
     if (this.written + bytes.length > this.dataBytes) {
       const tensor = this.currentTensor ?? undefined;

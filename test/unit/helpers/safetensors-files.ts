@@ -54,7 +54,7 @@ export function assertSafetensorsError(error: unknown, kind: SafetensorsErrorKin
   }
 }
 
-/** Calls `action` and asserts that it throws or rejects with a SafetensorsError of `kind`; returns the error. */
+/** Calls `action`, asserts that it throws or rejects with a SafetensorsError of `kind` and returns that error. */
 export async function expectSafetensorsError(
   action: () => unknown,
   kind: SafetensorsErrorKind,
@@ -71,7 +71,7 @@ export async function expectSafetensorsError(
   return caught as SafetensorsError;
 }
 
-/** A small seeded PRNG (mulberry32) returning floats in [0, 1). */
+/** Creates a small seeded PRNG (mulberry32) that returns floats in [0, 1). */
 export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {

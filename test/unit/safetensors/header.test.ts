@@ -95,7 +95,7 @@ describe('header text', () => {
   });
 
   it('rejects NUL padding', async () => {
-    await expectRejected(fileBytes('{}', 0, { padding: '\0\0\0' }), 'invalid-header', ['NUL', 'only spaces']);
+    await expectRejected(fileBytes('{}', 0, { padding: '\0\0\0' }), 'invalid-header', ['NUL', 'Only spaces are allowed as padding']);
   });
 
   it('rejects other bytes after the object', async () => {
