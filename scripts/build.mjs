@@ -13,6 +13,10 @@ const nodeCommon = { bundle: true, platform: 'node', format: 'cjs', target: 'nod
 
 const entries = [
   { ...nodeCommon, entryPoints: [path.join(root, 'src/cli.ts')], outfile: path.join(dist, 'cli.js'), banner: { js: '#!/usr/bin/env node' } },
+  // The extension host bundle; `vscode` is provided by the extension host at run time.
+  { ...nodeCommon, entryPoints: [path.join(root, 'extension/extension.ts')], outfile: path.join(dist, 'extension.js'), external: ['vscode'] },
+  // The safetensors inspector webview, plain TypeScript; its CSS import becomes dist/webview/inspector.css.
+  { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', entryPoints: [path.join(root, 'webview/inspector/main.ts')], outfile: path.join(dist, 'webview/inspector.js') },
   // The defuse panel webview; its CSS import becomes dist/webview/panel.css beside the script.
   { bundle: true, platform: 'browser', format: 'iife', target: 'es2022', sourcemap: true, logLevel: 'warning', entryPoints: [path.join(root, 'webview/panel/main.ts')], outfile: path.join(dist, 'webview/panel.js') },
 ];

@@ -1,0 +1,31 @@
+/** Entry point of the extension: creates the log, wires up commands, the Explorer context key and the inspector. */
+import * as vscode from 'vscode';
+import { CheckpointFolderTracker } from './checkpointFolders';
+import { registerCommands } from './commands';
+import { InspectorProvider } from './inspector/inspectorProvider';
+import { registerTestCommands } from './testHooks';
+
+/** Activates the extension; every disposable goes into context.subscriptions. */
+export function activate(context: vscode.ExtensionContext): void {
+  const log = vscode.window.createOutputChannel('Defuser', { log: true });
+  context.subscriptions.push(log);
+  log.info(`[activate] Defuser ${String(context.extension.packageJSON.version)} in ${vscode.env.appName} ${vscode.version}`
+    + `${vscode.workspace.isTrusted ? '' : ' (Restricted Mode: converting is disabled)'}`);
+
+  const deps = { context, log };
+  registerCommands(deps);
+
+  const inspectors = InspectorProvider.register(deps);
+
+  const tracker = new CheckpointFolderTracker(log);
+  context.subscriptions.push(tracker);
+  void tracker.refresh();
+
+  // Test and development hosts get a command that exposes internal state; installed copies do not.
+  if (context.extensionMode !== vscode.ExtensionMode.Production) registerTestCommands(deps, { tracker, inspectors });
+}
+
+/** Nothing to do: every resource is released through context.subscriptions. */
+export function deactivate(): void {
+  // Intentionally empty.
+}
