@@ -6,6 +6,8 @@ export { checkRules, compileFilter, FilterRuleError, layerIndexOf, withinMaxLaye
 export { DefuserError, silentLogger, type DefuserErrorKind, type Logger } from './errors';
 export { openCheckpoint, INDEX_FILE, SINGLE_FILE, type Checkpoint } from './checkpoint/open';
 export { buildPlan, findCandidates, planDefusion, type PlanOptions } from './plan/plan';
+export { Planner } from './plan/planner';
+export { collapseExpertNames, formatIndexRanges, type CollapsedName } from './plan/collapse';
 export { convertCheckpoint, type ConvertOptions, type ConvertProgress, type ConvertResult } from './convert/convert';
 export { formatBytes } from './convert/output';
 export { modelSpec, supportedModelTypes } from './models/registry';

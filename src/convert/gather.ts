@@ -92,10 +92,7 @@ export async function copyView(
     if (startBits % 8 !== 0 || lengthBits % 8 !== 0) {
       throw new DefuserError('invalid-layout', `Cannot copy ${describe}: the slice does not start and end on whole bytes for a ${elementBits}-bit dtype.`);
     }
-    for await (const chunk of reader.chunks(tensorStart + startBits / 8, lengthBits / 8, options.chunkBytes)) {
-      throwIfAborted(options.signal);
-      await sink(chunk);
-    }
+    await copyContiguous(reader, tensorStart + startBits / 8, lengthBits / 8, sink, options);
     return;
   }
 
@@ -119,6 +116,33 @@ export async function copyView(
     await copyRows(reader, tensorStart, offset, dims, elementBytes, sink, options);
   } else {
     await copyTransposedBlocks(reader, tensorStart, offset, dims, elementBytes, sink, options);
+  }
+}
+
+/**
+ * Copies a byte range with two buffers, reading the next chunk while the sink writes the current one, so
+ * that reads and writes overlap as they do in `cp`.
+ */
+async function copyContiguous(reader: RangeReader, start: number, length: number, sink: ByteSink, options: GatherOptions): Promise<void> {
+  const size = Math.min(options.chunkBytes, length);
+  const buffers = [new Uint8Array(size), new Uint8Array(length > size ? size : 0)];
+  let position = 0;
+  let current = 0;
+  let pending: Promise<void> = reader.readInto(start, size, buffers[0]!);
+  while (position < length) {
+    await pending;
+    throwIfAborted(options.signal);
+    const take = Math.min(size, length - position);
+    const next = position + take;
+    if (next < length) {
+      const nextTake = Math.min(size, length - next);
+      pending = reader.readInto(start + next, nextTake, buffers[1 - current]!);
+      // The prefetch is awaited on the next turn; a failure while the sink runs must not go unhandled.
+      pending.catch(() => undefined);
+    }
+    await sink(buffers[current]!.subarray(0, take));
+    position = next;
+    current = 1 - current;
   }
 }
 
