@@ -73,8 +73,12 @@ export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]
 
   const modules: FusedModule[] = [];
   const claimed = new Set<string>();
+  const explained = new Set<string>();
   for (const rule of spec.rules) {
-    for (const module of findFusedModules(tensors, rule)) {
+    const found = findFusedModules(tensors, rule, checkpoint.config);
+    warnings.push(...found.warnings);
+    for (const name of found.explained) explained.add(name);
+    for (const module of found.modules) {
       if (module.tensors.some((tensor) => claimed.has(tensor.info.name))) continue;
       modules.push(module);
       for (const tensor of module.tensors) claimed.add(tensor.info.name);
@@ -82,7 +86,7 @@ export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]
   }
   modules.sort((a, b) => compareModulePaths(a.modulePath, b.modulePath));
 
-  const unclaimed = fusedLooking.filter((name) => !claimed.has(name));
+  const unclaimed = fusedLooking.filter((name) => !claimed.has(name) && !explained.has(name));
   if (unclaimed.length > 0) {
     const quantized = unclaimed.filter((name) => /_blocks$|_scales$|scale_inv$|weight_scale$/.test(name));
     warnings.push(quantized.length > 0
