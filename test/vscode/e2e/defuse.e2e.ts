@@ -1,0 +1,179 @@
+/**
+ * UI test in code-server: right-click the sample checkpoint folder in the Explorer, choose
+ * "Defuse Checkpoint…", press Defuse in the panel, and see the output folder on disk and in the Explorer.
+ * Then open the shard in the inspector. Screenshots go to test-artifacts/.
+ *
+ * usage: node --import tsx test/vscode/e2e/defuse.e2e.ts [--keep]
+ * Prints "N passed, N failed" (one per step) and exits non-zero when a step fails.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FrameLocator, Locator, Page } from 'playwright-core';
+import { readHeader } from '../../../src/index';
+import { REPO_ROOT, SAMPLE_FOLDER, openSession, stampedLogger, type Session } from '../harness/workbench';
+
+const ARTIFACTS = path.join(REPO_ROOT, 'test-artifacts');
+const MENU_ENTRY = 'Defuse Checkpoint…';
+
+interface StepResult {
+  readonly name: string;
+  readonly ok: boolean;
+}
+
+function explorerRow(page: Page, label: string): Locator {
+  // An anchored pattern, so `qwen3_5_moe-tiny` does not also match `qwen3_5_moe-tiny-defused`.
+  const exact = new RegExp(`^\\s*${label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*$`);
+  return page.locator('.explorer-folders-view .monaco-list-row', { hasText: exact }).first();
+}
+
+/** Returns the content frame of the webview whose tab is active; webviews are two nested iframes. */
+function activeWebview(page: Page): FrameLocator {
+  return page.frameLocator('iframe.webview.ready:visible').frameLocator('#active-frame');
+}
+
+async function openContextMenuEntry(page: Page, row: Locator, entry: string, log: (m: string) => void): Promise<void> {
+  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
+  // The entry appears once the extension has set its context key; the Explorer may also re-render and
+  // swallow an early right-click, so retry a few times.
+  for (let attempt = 1; ; attempt++) {
+    await row.click({ button: 'right' });
+    try {
+      await item.waitFor({ state: 'visible', timeout: 3000 });
+      break;
+    } catch (error) {
+      await page.keyboard.press('Escape');
+      if (attempt >= 6) throw error;
+      log(`context menu without "${entry}" (attempt ${attempt}); retrying`);
+    }
+  }
+  // A click within about 200 ms of the menu opening is ignored by the workbench: hover, settle, click,
+  // and fall back to Enter on the highlighted entry if the menu stays open.
+  const menu = page.locator('.context-view .monaco-menu').first();
+  await item.hover();
+  await page.waitForTimeout(300);
+  await item.click();
+  try {
+    await menu.waitFor({ state: 'hidden', timeout: 2000 });
+  } catch {
+    log('the menu click was swallowed; pressing Enter on the highlighted entry');
+    await item.hover();
+    await page.keyboard.press('Enter');
+    await menu.waitFor({ state: 'hidden', timeout: 5000 });
+  }
+}
+
+async function run(session: Session, log: (m: string) => void, step: (name: string, body: () => Promise<void>) => Promise<void>): Promise<void> {
+  const { page, server } = session;
+  const checkpoint = path.join(session.workspace, SAMPLE_FOLDER);
+  const outDir = `${checkpoint}-defused`;
+  const url = session.workbenchUrl([
+    ['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)],
+    ['skipWelcome', 'true'],
+    ['skipReleaseNotes', 'true'],
+  ]);
+
+  await step('workbench loads', async () => {
+    await page.goto(url, { waitUntil: 'domcontentloaded', timeout: 60_000 });
+    await page.locator('.monaco-workbench').waitFor({ timeout: 60_000 });
+  });
+
+  const row = explorerRow(page, SAMPLE_FOLDER);
+  await step('explorer shows the checkpoint folder', async () => {
+    await row.waitFor({ state: 'visible', timeout: 60_000 });
+    // Menus opened before the extension manifests are processed lack contributed entries.
+    await page.waitForFunction(() => performance.getEntriesByName('code/didHandleExtensionPoints').length > 0,
+      null, { timeout: 60_000, polling: 100 });
+  });
+
+  await step(`context menu runs "${MENU_ENTRY}"`, async () => {
+    await openContextMenuEntry(page, row, MENU_ENTRY, log);
+  });
+
+  const webview = activeWebview(page);
+  await step('defuse panel shows the plan', async () => {
+    await page.locator('.tab', { hasText: `Defuse ${SAMPLE_FOLDER}` }).first().waitFor({ timeout: 30_000 });
+    await webview.locator('#panel-title').waitFor({ timeout: 30_000 });
+    const title = await webview.locator('#panel-title').innerText();
+    log(`panel title: ${title}`);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-panel.png') });
+  });
+
+  await step('Defuse writes the output folder', async () => {
+    const defuse = webview.locator('#defuse');
+    await defuse.waitFor({ state: 'visible', timeout: 30_000 });
+    // The button is enabled once the first plan arrives.
+    await page.waitForTimeout(200);
+    await webview.locator('#defuse:not([disabled])').waitFor({ timeout: 30_000 });
+    await defuse.click();
+    const shard = path.join(outDir, 'model.safetensors');
+    for (let i = 0; i < 300 && !fs.existsSync(shard); i++) await page.waitForTimeout(100);
+    assert.ok(fs.existsSync(shard), `${shard} was not written`);
+    const header = await readHeader(shard);
+    assert.ok(header.byName.has('model.language_model.layers.0.mlp.experts.0.gate_proj.weight'), 'no per-expert tensor in the output');
+    assert.ok(!header.byName.has('model.language_model.layers.0.mlp.experts.gate_up_proj'), 'the fused tensor is still in the output');
+  });
+
+  await step('explorer lists the output folder', async () => {
+    await explorerRow(page, `${SAMPLE_FOLDER}-defused`).waitFor({ state: 'visible', timeout: 20_000 });
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-defused.png') });
+  });
+
+  await step('inspector opens the shard', async () => {
+    await page.keyboard.press('Escape');
+    await row.click();
+    const shardRow = explorerRow(page, 'model.safetensors');
+    await shardRow.waitFor({ state: 'visible', timeout: 10_000 });
+    await shardRow.dblclick();
+    await page.locator('.tab', { hasText: 'model.safetensors' }).first().waitFor({ timeout: 30_000 });
+    const inspector = activeWebview(page);
+    await inspector.locator('#tree tr').nth(1).waitFor({ timeout: 30_000 });
+    const totals = await inspector.locator('#totals').innerText();
+    assert.match(totals, /F32/);
+    await inspector.locator('#search').fill('layers.0.mlp.experts.gate_up');
+    await inspector.locator('#tree tr', { hasText: 'gate_up_proj' }).first().waitFor({ timeout: 10_000 });
+    await inspector.locator('#tree tr', { hasText: 'gate_up_proj' }).first().locator('button', { hasText: 'Statistics' }).click();
+    await inspector.locator('#stats-table').waitFor({ timeout: 20_000 });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-inspector.png') });
+  });
+}
+
+async function main(): Promise<void> {
+  const keep = process.argv.includes('--keep');
+  const log = stampedLogger('e2e');
+  const results: StepResult[] = [];
+  let session: Session | undefined;
+  const step = async (name: string, body: () => Promise<void>): Promise<void> => {
+    const started = Date.now();
+    try {
+      await body();
+      results.push({ name, ok: true });
+      log(`ok   ${name} (${Date.now() - started} ms)`);
+    } catch (error) {
+      results.push({ name, ok: false });
+      log(`FAIL ${name}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+      throw error;
+    }
+  };
+  process.once('SIGINT', () => { void session?.close().then(() => process.exit(1)); });
+  try {
+    session = await openSession({ log, keep });
+    await run(session, log, step);
+  } catch (error) {
+    if (results.every((result) => result.ok)) results.push({ name: 'setup', ok: false });
+    console.error(error instanceof Error ? error.stack ?? error.message : String(error));
+    if (session) {
+      fs.mkdirSync(ARTIFACTS, { recursive: true });
+      await session.page.screenshot({ path: path.join(ARTIFACTS, 'e2e-failure.png') }).catch(() => undefined);
+    }
+  } finally {
+    await session?.close();
+  }
+  const failed = results.filter((result) => !result.ok).length;
+  console.log(`${results.length - failed} passed, ${failed} failed`);
+  process.exit(failed > 0 ? 1 : 0);
+}
+
+void main();
