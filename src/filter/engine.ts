@@ -13,6 +13,8 @@ const SYNTAX_PERL_NT = 9 as oniguruma.Syntax;
 /** ONIG_OPTION_CAPTURE_GROUP: plain `(...)` groups capture even when named groups exist, as in PCRE. */
 const OPTION_CAPTURE_GROUP = 10 as oniguruma.FindOption;
 
+const SCANNER_CONFIG: oniguruma.IOnigScannerConfig = { syntax: SYNTAX_PERL_NT, options: [OPTION_CAPTURE_GROUP] };
+
 /** Compiled scanners kept for reuse; past this count the least recently used one is freed. */
 const MAX_CACHED_SCANNERS = 256;
 
@@ -46,7 +48,7 @@ export function scannerFor(source: string): oniguruma.OnigScanner {
     scanners.set(source, cached);
     return cached;
   }
-  const scanner = new oniguruma.OnigScanner([source], { syntax: SYNTAX_PERL_NT, options: [OPTION_CAPTURE_GROUP] });
+  const scanner = new oniguruma.OnigScanner([source], SCANNER_CONFIG);
   scanners.set(source, scanner);
   if (scanners.size > MAX_CACHED_SCANNERS) {
     const oldest = scanners.keys().next().value as string;
@@ -56,10 +58,20 @@ export function scannerFor(source: string): oniguruma.OnigScanner {
   return scanner;
 }
 
-/** Returns the engine's compile error message for a pattern, or null when it compiles. */
+/** Returns the engine's compile error message for a pattern, or null when it compiles (and is cached). */
 export function compileErrorOf(source: string): string | null {
   try {
     scannerFor(source);
+    return null;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
+  }
+}
+
+/** Like `compileErrorOf`, but frees the scanner instead of caching it, for one-off probes. */
+export function tryCompile(source: string): string | null {
+  try {
+    new oniguruma.OnigScanner([source], SCANNER_CONFIG).dispose();
     return null;
   } catch (error) {
     return error instanceof Error ? error.message : String(error);
