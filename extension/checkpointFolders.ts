@@ -14,7 +14,7 @@ const MAX_CONFIG_FILES = 5_000;
 // Watcher events come in bursts while a checkpoint is written; one search after the burst is enough.
 const REFRESH_DELAY_MS = 500;
 
-/** Returns whether a folder holds config.json and either an index or at least one `.safetensors` file. */
+/** Returns whether a folder contains config.json and either an index or at least one `.safetensors` file. */
 export async function isCheckpointFolder(folder: string): Promise<boolean> {
   let names: string[];
   try {

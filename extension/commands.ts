@@ -33,7 +33,7 @@ export interface HeadlessConvertOptions {
   readonly onProgress?: (progress: ConvertProgress) => void;
 }
 
-/** What the command handlers need. */
+/** Dependencies of the command handlers. */
 export interface CommandDeps {
   readonly context: vscode.ExtensionContext;
   readonly log: vscode.LogOutputChannel;
@@ -67,7 +67,9 @@ async function defuseCheckpoint(deps: CommandDeps, target?: vscode.Uri): Promise
   let checkpointPath = target?.fsPath;
   if (!checkpointPath) {
     const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-    if (input instanceof vscode.TabInputCustom && input.viewType === INSPECTOR_VIEW_TYPE) checkpointPath = input.uri.fsPath;
+    const inspector = input instanceof vscode.TabInputCustom
+      && (input.viewType === INSPECTOR_VIEW_TYPE || input.viewType === INDEX_INSPECTOR_VIEW_TYPE);
+    if (inspector) checkpointPath = input.uri.fsPath;
   }
   checkpointPath ??= await pickCheckpoint();
   if (!checkpointPath) return;

@@ -13,7 +13,7 @@ import { formatBytes, formatRate } from './format';
 import { describeError, taggedLogger } from './log';
 import type { OtherFilesMode } from './settings';
 
-/** What the runner needs from the extension. */
+/** Dependencies the runner takes from the extension. */
 export interface ConversionDeps {
   readonly log: vscode.LogOutputChannel;
 }
@@ -117,9 +117,9 @@ export async function executeConversion(
 }
 
 /**
- * Converts like executeConversion but handles the outcome for the user: asks before replacing an existing
- * output folder (when confirmOverwrite is set), shows the result with Open Folder, Reveal in Explorer and
- * Show Log, and turns errors into one short message. Returns undefined when cancelled or failed.
+ * Converts like executeConversion and handles the outcome for the user. With confirmOverwrite it requests
+ * confirmation before replacing an existing output folder. It shows the result with Open Folder, Reveal in
+ * Explorer and Show Log, and turns errors into one short message. Returns undefined when cancelled or failed.
  */
 export async function runConversion(
   deps: ConversionDeps, checkpointPath: string, plan: Plan, options: ConversionOptions,

@@ -1,7 +1,7 @@
 /** Reads the `defuser.*` settings into one typed object, falling back to the defaults on bad values. */
 import * as vscode from 'vscode';
 
-/** How files other than safetensors weights reach the output folder. */
+/** Mode of carrying files other than safetensors weights into the output folder. */
 export type OtherFilesMode = 'copy' | 'symlink';
 
 /** The extension's settings. */

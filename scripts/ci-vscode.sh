@@ -1,7 +1,7 @@
 #!/bin/sh
 # Runs the extension tests in a real VS Code (code-server 4.100.3 in headless Chromium), offline:
 # installs code-server, chromium and ripgrep when missing, builds, then runs the integration suite and
-# the UI test. Exits non-zero when either fails; both always run.
+# the UI test. Both always run, and the script exits non-zero when either fails.
 set -u
 cd "$(dirname "$0")/.."
 

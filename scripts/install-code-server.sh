@@ -6,7 +6,7 @@ set -euo pipefail
 VERSION=4.100.3
 PREFIX=${1:-${CODE_SERVER_PREFIX:-/opt/code-server-$VERSION}}
 MARKER="$PREFIX/.defuser-install-complete"
-# npm installs share the cache with other jobs on this machine; the lock keeps them apart.
+# npm installs share the cache with other jobs on this machine, so they run under one lock.
 NPM_LOCK=${NPM_LOCK:-/tmp/npm.lock}
 npm_locked() { flock "$NPM_LOCK" npm "$@"; }
 
@@ -41,7 +41,7 @@ npm_locked rebuild @vscode/spdlog node-pty @parcel/watcher native-watchdog @vsco
 ln -sfn node_modules node_modules.asar
 (cd bin/remote-cli && ln -sfn code-linux.sh code-server)
 (cd bin/helpers && ln -sfn browser-linux.sh browser.sh)
-# workspace.findFiles and search need ripgrep; the Debian binary stands in for the downloaded one.
+# workspace.findFiles and search need ripgrep, so the Debian binary replaces the one the postinstall would download.
 mkdir -p node_modules/@vscode/ripgrep/bin
 ln -sfn "$(command -v rg)" node_modules/@vscode/ripgrep/bin/rg
 (cd extensions && npm_locked install --omit=dev --ignore-scripts --no-audit --no-fund)

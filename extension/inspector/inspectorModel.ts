@@ -12,7 +12,7 @@ export interface InspectorModel {
   readonly summary: InspectorSummary;
   readonly tensors: readonly InspectedTensor[];
   readonly tree: ModuleNode;
-  /** Header that holds each tensor, by tensor name (for statistics). */
+  /** Header of the file that contains each tensor, by tensor name (for statistics). */
   readonly headerOf: ReadonlyMap<string, SafetensorsHeader>;
 }
 

@@ -1,6 +1,6 @@
 /**
- * The read-only custom editor for `.safetensors` files (default) and `*.safetensors.index.json` (option):
- * the webview asks for summary, pages of rows and statistics; the host reads headers and streams tensors.
+ * The read-only custom editor for `.safetensors` files (default) and `*.safetensors.index.json` (option).
+ * The webview requests the summary, pages of rows and statistics. The host reads headers and streams tensors.
  */
 import * as vscode from 'vscode';
 import { computeTensorStats, searchRows, StatsCancelledError, visibleRows } from '../../src/inspect/index';
@@ -17,7 +17,7 @@ export const INSPECTOR_VIEW_TYPE = 'defuser.inspector';
 /** View type of the inspector of a whole sharded checkpoint, opened from its index file. */
 export const INDEX_INSPECTOR_VIEW_TYPE = 'defuser.indexInspector';
 
-/** What a test can read about one open inspector. */
+/** Host-side state of one open inspector, for tests. */
 export interface InspectorState {
   readonly uri: string;
   /** The webview script ran and sent `ready`. */

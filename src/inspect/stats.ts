@@ -26,7 +26,7 @@ export interface TensorStats {
   readonly tensor: string;
   readonly dtype: TensorInfo['dtype'];
   readonly elements: number;
-  /** False for dtypes without a decoder; `reason` then says why. */
+  /** False for dtypes without a decoder, and `reason` then gives the cause. */
   readonly decoded: boolean;
   readonly reason: string | null;
   /** Over finite values only; null when there are none. */

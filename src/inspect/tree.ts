@@ -14,7 +14,7 @@ export interface InspectedTensor {
   readonly bytes: number;
   /** Offset of the first byte, relative to the data area of its file. */
   readonly offset: number;
-  /** File (relative to the checkpoint folder, or the file name) that holds the tensor. */
+  /** File that contains the tensor, relative to the checkpoint folder (or the bare file name). */
   readonly file: string;
   /** True when the tensor is a fused MoE or MLP weight that the defuse plan splits. */
   readonly fused: boolean;
@@ -80,7 +80,7 @@ function convert(node: MutableNode): ModuleNode {
   }
   numbered.sort((a, b) => Number(a.segment) - Number(b.segment));
 
-  // Consecutive indices with equal structure form one group; a change of structure (a dense layer among
+  // Consecutive indices with equal structure form one group. A change of structure (a dense layer among
   // MoE layers) or a gap in the numbering starts the next group.
   const groups: ModuleNode[] = [];
   let start = 0;

@@ -1,5 +1,5 @@
 // Bundles the VS Code test suite (test/vscode/suite/*.ts) into out/vscode-tests/ for the extension host.
-// Each test file stays its own bundle so the mocha runner can add them one by one; `vscode` comes from the
+// Each test file stays its own bundle so the mocha runner can add them one by one. `vscode` comes from the
 // extension host and mocha from node_modules.
 import { build } from 'esbuild';
 import { readdir, rm } from 'node:fs/promises';

@@ -1,6 +1,6 @@
 /**
- * The safetensors inspector webview. Every string from the file is shown with textContent, never as
- * markup; rows arrive from the host in pages and tensor bytes never reach this page.
+ * The safetensors inspector webview. Every string from the file is shown with textContent, never as markup.
+ * Rows arrive from the host in pages, and tensor bytes never reach this page.
  */
 import './inspector.css';
 import type { InspectorEvent, InspectorRequest, InspectorRow, InspectorSummary, StatsView } from './protocol';

@@ -17,7 +17,7 @@ export interface DTypeTotalRow {
   readonly bytes: number;
 }
 
-/** What the inspector shows above the tree, sent once after `ready`. */
+/** Summary shown above the tree, sent once after `ready`. */
 export interface InspectorSummary {
   readonly title: string;
   readonly path: string;
@@ -31,7 +31,7 @@ export interface InspectorSummary {
   readonly totals: readonly DTypeTotalRow[];
   readonly fusedCount: number;
   readonly modelType: string | null;
-  /** Why fused tensors could not be detected (no config.json next to the file), else null. */
+  /** Reason fused tensors could not be detected (no config.json next to the file), else null. */
   readonly planNote: string | null;
 }
 

@@ -34,8 +34,8 @@ function activeWebview(page: Page): FrameLocator {
 
 async function openContextMenuEntry(page: Page, row: Locator, entry: string, log: (m: string) => void): Promise<void> {
   const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
-  // The entry appears once the extension has set its context key; the Explorer may also re-render and
-  // swallow an early right-click, so retry a few times.
+  // The entry appears only after the extension has set its context key. The Explorer may also re-render
+  // and swallow an early right-click, so the right-click is retried a few times.
   for (let attempt = 1; ; attempt++) {
     await row.click({ button: 'right' });
     try {

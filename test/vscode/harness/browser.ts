@@ -44,7 +44,7 @@ export async function launchBrowser(log: (message: string) => void): Promise<Bro
       '--disable-background-networking', '--disable-component-update', '--disable-sync',
       '--disable-default-apps', '--disable-extensions', '--disable-dev-shm-usage',
       '--no-default-browser-check', '--disable-features=MediaRouter,OptimizationHints,Translate',
-      // Name resolution fails for every host except the loopback, whatever a page asks for.
+      // Name resolution fails for every host except the loopback, whatever a page requests.
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
     ],
   });

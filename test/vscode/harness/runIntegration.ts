@@ -130,7 +130,7 @@ async function main(): Promise<void> {
     try {
       session = await openSession({
         log, keep: args.keep,
-        // The extension host inherits the server's environment, so the suite sees these variables.
+        // The extension host inherits the server's environment, so the suite reads these variables.
         env: { ...args.env, DEFUSER_TEST_RESULTS: resultsFile },
       });
       exitCode = await runSuite(session, args, resultsFile, log);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 /** code-server version the harness is written for (VS Code 1.100.3). */
 export const CODE_SERVER_VERSION = '4.100.3';
 
-/** Folder `scripts/install-code-server.sh` installs into unless told otherwise. */
+/** Default install folder of `scripts/install-code-server.sh`; `CODE_SERVER_PREFIX` overrides it. */
 export const CODE_SERVER_PREFIX = process.env.CODE_SERVER_PREFIX ?? `/opt/code-server-${CODE_SERVER_VERSION}`;
 
 /** Entry script of code-server; `CODE_SERVER_ENTRY` overrides it. */
@@ -106,7 +106,7 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-/** Starts code-server and resolves once `/healthz` answers 200. */
+/** Starts code-server and resolves once `/healthz` returns 200. */
 export async function startCodeServer(options: CodeServerOptions): Promise<CodeServer> {
   checkCodeServerInstalled();
   const { workDir } = options;

@@ -33,7 +33,7 @@ export function makeWorkspace(workDir: string): string {
   const workspace = path.join(workDir, 'workspace');
   const target = path.join(workspace, SAMPLE_FOLDER);
   fs.cpSync(sampleCheckpoint(), target, { recursive: true, dereference: true });
-  // Copies of read-only fixtures stay read-only; tests write next to them and remove what they write.
+  // fs.cpSync keeps the mode of read-only fixtures, so the copies are made writable for the tests.
   for (const name of fs.readdirSync(target)) fs.chmodSync(path.join(target, name), 0o644);
   fs.chmodSync(target, 0o755);
   return workspace;

@@ -41,7 +41,8 @@ suite('convert command', () => {
     // up is rows I..2I-1, and down_proj [E, H, I] splits into E contiguous blocks.
     const fused = source.byName.get(`${LAYER}.gate_up_proj`);
     const fusedDown = source.byName.get(`${LAYER}.down_proj`);
-    assert.ok(fused && fusedDown, 'the sample has no fused experts in layer 0');
+    assert.ok(fused, 'the sample has no fused gate_up_proj in layer 0');
+    assert.ok(fusedDown, 'the sample has no fused down_proj in layer 0');
     const [experts, twiceIntermediate, hidden] = fused.shape;
     const intermediate = twiceIntermediate / 2;
     const fusedBytes = readTensorBytes(source.file, source.dataOffset, fused.begin, fused.end);
@@ -93,7 +94,7 @@ suite('convert command', () => {
     const controller = new AbortController();
     const reports: ConvertProgress[] = [];
     // The signal and the callback pass through executeCommand unchanged because the command runs in
-    // this same extension host; the first progress report aborts the conversion midway.
+    // this same extension host. The first progress report aborts the conversion midway.
     await assert.rejects(convert(vscode.Uri.file(sampleFolder()), {
       outDir,
       signal: controller.signal,
