@@ -3,7 +3,7 @@
  * Every literal is written as itself (ASCII letters and digits) or as `\x{...}`, so no character can be
  * read as Oniguruma-only syntax, and constructs the two engines spell differently are rewritten.
  */
-import type { EngineFlags, GroupNode, Node, ParsedPattern, QuantifiedNode, Sequence } from './pcre-ast';
+import type { ClassNode, EngineFlags, GroupNode, Node, ParsedPattern, QuantifiedNode, Sequence } from './pcre-ast';
 import { classSource } from './pcre-escapes';
 import { codePointSource } from './pcre-sets';
 
@@ -41,7 +41,7 @@ function emitNode(node: Node, limit: number): string {
     case 'assertion':
       return node.source;
     case 'class':
-      return classSource(node.items, node.negated);
+      return emitClass(node);
     case 'fail':
       return '(?!)';
     case 'backreference':
@@ -72,6 +72,30 @@ function flagsPrefix(flags: EngineFlags): string {
     return '(?i-ims';
   }
   return `(?${on}${off === '' ? '' : `-${off}`}`;
+}
+
+/** Options prefix that turns case folding off (with m and s, which do not matter inside a class). */
+const CASE_SENSITIVE = flagsPrefix({ caseless: false, multiline: false, dotAll: false });
+
+/**
+ * Writes a class. Under `(?i)`, Oniguruma also folds the case of Unicode properties inside a class, so
+ * `(?i)[\p{Lu}]` would match `a`; PCRE2 never folds properties. Such properties are then matched in a
+ * case-sensitive group next to a class of the remaining items.
+ */
+function emitClass(node: ClassNode): string {
+  const isProperty = (item: ClassNode['items'][number]): boolean => item.kind === 'raw' && /^\\[pP]\{/.test(item.source);
+  const properties = node.items.filter(isProperty);
+  if (!node.caseless || properties.length === 0) {
+    return classSource(node.items, node.negated);
+  }
+  const rest = node.items.filter((item) => !isProperty(item));
+  const propertyClass = `${CASE_SENSITIVE}:${classSource(properties)})`;
+  if (!node.negated) {
+    return rest.length === 0 ? propertyClass : `(?:${propertyClass}|${classSource(rest)})`;
+  }
+  // A negated class matches one character that is in none of its parts.
+  const others = rest.length === 0 ? '(?s-im:.)' : classSource(rest, true);
+  return `(?:(?!${propertyClass})${others})`;
 }
 
 function emitGroup(group: GroupNode, limit: number): string {

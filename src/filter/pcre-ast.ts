@@ -39,6 +39,8 @@ export interface ClassNode extends Spanned {
   readonly kind: 'class';
   readonly negated: boolean;
   readonly items: readonly ClassItem[];
+  /** Whether `(?i)` is in force, which the emitter needs because the engines fold properties differently. */
+  readonly caseless: boolean;
 }
 
 /** A zero-width assertion that PCRE does not let a quantifier follow: `^ $ \b \B \A \z \Z \G \K`. */

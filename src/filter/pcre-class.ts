@@ -72,7 +72,7 @@ export function readClass(reader: PcreReader): ClassNode {
     }
     items.push(...('code' in item ? [{ kind: 'char' as const, code: item.code }] : item.items));
   }
-  return { kind: 'class', negated, items, start, end: reader.pos };
+  return { kind: 'class', negated, items, caseless: reader.flags.caseless, start, end: reader.pos };
 }
 
 /** Skips `\E` at the cursor (leaving a quote, or ignored), so that `[\Qa\E-z]` is a range as in PCRE2. */
