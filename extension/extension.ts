@@ -21,8 +21,11 @@ export function activate(context: vscode.ExtensionContext): void {
   context.subscriptions.push(tracker);
   void tracker.refresh();
 
-  // Test and development hosts get a command that exposes internal state; installed copies do not.
-  if (context.extensionMode !== vscode.ExtensionMode.Production) registerTestCommands(deps, { tracker, inspectors });
+  // Test and development hosts get commands that expose internal state. Installed copies get them only when
+  // the harness sets DEFUSER_TEST_HOOKS=1 to test a packaged .vsix.
+  if (context.extensionMode !== vscode.ExtensionMode.Production || process.env.DEFUSER_TEST_HOOKS === '1') {
+    registerTestCommands(deps, { tracker, inspectors });
+  }
 }
 
 /** Nothing to do: every resource is released through context.subscriptions. */

@@ -1,6 +1,6 @@
 /**
- * Commands that expose internal state to the integration tests. They are registered only outside
- * production mode (development and test hosts) and are not declared in package.json.
+ * Commands that expose internal state to the integration tests. They are registered outside production
+ * mode (development and test hosts) or with DEFUSER_TEST_HOOKS=1, and are not declared in package.json.
  */
 import * as vscode from 'vscode';
 import type { CheckpointFolderTracker } from './checkpointFolders';

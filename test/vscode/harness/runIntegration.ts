@@ -4,6 +4,9 @@
  * workbench `payload` URL parameter in headless Chromium, so nothing is downloaded.
  *
  * usage: node --import tsx test/vscode/harness/runIntegration.ts [--grep RE] [--timeout SEC] [--env K=V] [--keep] [--quiet]
+ *          [--vsix FILE]
+ * With --vsix the suite tests the packaged extension, installed into the fresh extensions folder, instead of
+ * this repository loaded as a development extension.
  * Prints "N passed, N failed" and exits 0 only when the runner succeeded and reported at least one test
  * and no failure. The suite must be bundled first (node test/vscode/build.mjs).
  */
@@ -23,6 +26,7 @@ interface Summary {
 }
 
 interface Arguments {
+  vsix: string | null;
   timeoutSeconds: number;
   env: Record<string, string>;
   keep: boolean;
@@ -30,7 +34,7 @@ interface Arguments {
 }
 
 function parseArguments(argv: readonly string[]): Arguments {
-  const result: Arguments = { timeoutSeconds: 300, env: {}, keep: false, quiet: false };
+  const result: Arguments = { vsix: null, timeoutSeconds: 300, env: {}, keep: false, quiet: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
     const value = (): string => {
@@ -39,6 +43,7 @@ function parseArguments(argv: readonly string[]): Arguments {
       return next;
     };
     if (flag === '--grep') result.env.DEFUSER_TEST_GREP = value();
+    else if (flag === '--vsix') result.vsix = path.resolve(value());
     else if (flag === '--timeout') result.timeoutSeconds = Number(value());
     else if (flag === '--env') {
       const [key, ...rest] = value().split('=');
@@ -72,8 +77,12 @@ async function runSuite(session: Session, args: Arguments, resultsFile: string, 
     for (const part of line.split('\n')) console.log(`  | ${part}`);
   });
 
+  // The workbench runs extensionTestsPath only together with a development path, so a packaged run passes
+  // an empty folder there.
+  const developmentPath = args.vsix ? path.join(session.workDir, 'empty-extension') : REPO_ROOT;
+  fs.mkdirSync(developmentPath, { recursive: true });
   const url = session.workbenchUrl([
-    ['extensionDevelopmentPath', server.remoteUri(REPO_ROOT)],
+    ['extensionDevelopmentPath', server.remoteUri(developmentPath)],
     ['extensionTestsPath', server.remoteUri(testsEntry)],
     ['skipWelcome', 'true'],
     ['skipReleaseNotes', 'true'],
@@ -129,9 +138,9 @@ async function main(): Promise<void> {
     const resultsFile = path.join(resultsDir, 'results.json');
     try {
       session = await openSession({
-        log, keep: args.keep,
+        log, keep: args.keep, vsix: args.vsix ?? undefined,
         // The extension host inherits the server's environment, so the suite reads these variables.
-        env: { ...args.env, DEFUSER_TEST_RESULTS: resultsFile },
+        env: { ...args.env, DEFUSER_TEST_RESULTS: resultsFile, ...(args.vsix ? { DEFUSER_TEST_HOOKS: '1' } : {}) },
       });
       exitCode = await runSuite(session, args, resultsFile, log);
     } finally {

@@ -2,12 +2,13 @@
  * Shared steps of the integration runner and the UI test: a throw-away workspace, code-server, Chromium,
  * and the workbench URL with VS Code web's `payload` parameter that loads a development extension.
  */
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchBrowser, type Browser } from './browser';
-import { extensionLoadProblems, startCodeServer, type CodeServer } from './server';
+import { CODE_SERVER_ENTRY, extensionLoadProblems, startCodeServer, type CodeServer } from './server';
 
 /** Repository root. */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -39,6 +40,15 @@ export function makeWorkspace(workDir: string): string {
   return workspace;
 }
 
+/** Installs a .vsix into the extensions folder that startCodeServer(workDir) will use. */
+function installVsix(workDir: string, vsix: string): void {
+  execFileSync(process.execPath, [CODE_SERVER_ENTRY,
+    '--extensions-dir', path.join(workDir, 'extensions'),
+    '--user-data-dir', path.join(workDir, 'user-data'),
+    '--install-extension', vsix,
+  ], { stdio: 'inherit', env: { ...process.env, EXTENSIONS_GALLERY: '{}' } });
+}
+
 /** Everything one harness run started, with one cleanup for all of it. */
 export interface Session {
   readonly workDir: string;
@@ -57,6 +67,8 @@ export interface SessionOptions {
   readonly settings?: Readonly<Record<string, unknown>>;
   /** Keep the work folder (logs, workspace) after close. */
   readonly keep?: boolean;
+  /** A packaged extension to install before the server starts. */
+  readonly vsix?: string;
   readonly log: (message: string) => void;
 }
 
@@ -76,6 +88,7 @@ export async function openSession(options: SessionOptions): Promise<Session> {
   };
   try {
     const workspace = makeWorkspace(workDir);
+    if (options.vsix) installVsix(workDir, options.vsix);
     server = await startCodeServer({ workDir, env: options.env, settings: options.settings });
     options.log(`code-server pid ${server.pid} ready at ${server.url} after ${server.readyMs} ms`);
     browser = await launchBrowser(options.log);
