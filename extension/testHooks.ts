@@ -21,8 +21,9 @@ export function registerTestCommands(
 ): void {
   deps.context.subscriptions.push(
     vscode.commands.registerCommand(TEST_COMMANDS.inspectorStates, (): InspectorState[] => parts.inspectors.states()),
-    vscode.commands.registerCommand(TEST_COMMANDS.checkpointFolders, async (): Promise<readonly string[]> => {
-      await parts.tracker.refresh();
+    // With refresh false the command returns what the file watchers last published.
+    vscode.commands.registerCommand(TEST_COMMANDS.checkpointFolders, async (refresh = true): Promise<readonly string[]> => {
+      if (refresh) await parts.tracker.refresh();
       return parts.tracker.current;
     }),
     vscode.commands.registerCommand(TEST_COMMANDS.settings, (uri?: vscode.Uri): DefuserSettings => readSettings(uri)),

@@ -1,7 +1,9 @@
 /** Activation, declared commands, settings and the Explorer context key, in a real VS Code. */
 import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { OutputFolderTemplateError, resolveOutputFolder } from '../../../extension/outputFolder';
 import { activeExtension, sampleFolder, waitFor } from './helpers';
 
 interface ManifestCommand {
@@ -44,6 +46,23 @@ suite('extension', () => {
     const folders = await vscode.commands.executeCommand<readonly string[]>('defuser.test.checkpointFolders');
     assert.ok(folders.includes(vscode.Uri.file(sampleFolder()).path), `context key value: ${JSON.stringify(folders)}`);
     assert.ok(!folders.includes(vscode.Uri.file(path.dirname(sampleFolder())).path), 'the workspace root is not a checkpoint');
+  });
+
+  test('notices a new checkpoint folder', async () => {
+    await activeExtension();
+    const copy = `${sampleFolder()}-copy`;
+    fs.cpSync(sampleFolder(), copy, { recursive: true });
+    try {
+      const expected = vscode.Uri.file(copy).path;
+      // No explicit refresh: the file watchers must pick the folder up on their own.
+      const folders = await waitFor('the watcher to list the copied checkpoint', async () => {
+        const current = await vscode.commands.executeCommand<readonly string[]>('defuser.test.checkpointFolders', false);
+        return current.includes(expected) ? current : undefined;
+      });
+      assert.ok(folders.includes(vscode.Uri.file(sampleFolder()).path));
+    } finally {
+      fs.rmSync(copy, { recursive: true, force: true });
+    }
   });
 });
 
@@ -88,5 +107,25 @@ suite('settings', () => {
     await config().update('maxLayers', 0, vscode.ConfigurationTarget.Workspace);
     const settings = await vscode.commands.executeCommand<Record<string, unknown>>('defuser.test.settings');
     assert.equal(settings.maxLayers, null);
+  });
+});
+
+suite('output folder template', () => {
+  test('expands the three variables', () => {
+    assert.equal(resolveOutputFolder('${folder}-defused', '/data/models/qwen'), '/data/models/qwen-defused');
+    assert.equal(resolveOutputFolder('${parent}/out/${folderName}', '/data/models/qwen'), '/data/models/out/qwen');
+  });
+
+  test('resolves a relative result against the parent', () => {
+    assert.equal(resolveOutputFolder('${folderName}-split', '/data/models/qwen/'), '/data/models/qwen-split');
+  });
+
+  test('rejects an unknown variable', () => {
+    assert.throws(() => resolveOutputFolder('${home}/out', '/data/qwen'), (error: unknown) => {
+      assert.ok(error instanceof OutputFolderTemplateError);
+      assert.match(error.message, /unknown variable \$\{home\}/);
+      assert.match(error.message, /\$\{home\}\/out/);
+      return true;
+    });
   });
 });
