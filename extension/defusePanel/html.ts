@@ -20,14 +20,16 @@ function escapeAttribute(value: string): string {
 }
 
 /**
- * Renders the page. Scripts run only with the nonce and styles only come from the extension's files, so
- * markup that slips into the DOM cannot run code. The toolkit's components style themselves through
- * constructed style sheets, which `style-src` does not govern.
+ * Renders the page. Scripts and `<style>` elements need the nonce and style sheets come only from the
+ * extension's files, so markup that slips into the DOM cannot run code or load anything. The toolkit's
+ * components style themselves through constructed style sheets, which Chromium does not check against
+ * `style-src`. FAST probes `:focus-visible` with a `<style>` element that carries the nonce of the
+ * `csp-nonce` meta tag.
  */
 export function renderPanelHtml(page: PanelPage): string {
   const csp = [
     "default-src 'none'",
-    `style-src ${page.cspSource}`,
+    `style-src ${page.cspSource} 'nonce-${page.nonce}'`,
     `font-src ${page.cspSource}`,
     `img-src ${page.cspSource} data:`,
     `script-src 'nonce-${page.nonce}'`,
@@ -37,6 +39,7 @@ export function renderPanelHtml(page: PanelPage): string {
 <head>
 <meta charset="UTF-8">
 <meta http-equiv="Content-Security-Policy" content="${escapeAttribute(csp)}">
+<meta property="csp-nonce" content="${escapeAttribute(page.nonce)}">
 <meta name="viewport" content="width=device-width, initial-scale=1.0">
 <link rel="stylesheet" href="${escapeAttribute(page.styleUri)}">
 <title>${escapeAttribute(page.title)}</title>

@@ -276,8 +276,9 @@ export class DiffTable {
       class: `grid-row ${row ? row.change : 'loading'}${row?.member ? ' member' : ''}${index === this.activeIndex ? ' active' : ''}`,
       role: 'row',
       'aria-rowindex': index + 2,
-      'aria-selected': index === this.activeIndex,
-      'aria-expanded': row?.group ? row.group.expanded : undefined,
+      // ARIA states are the strings "true" and "false", not present/absent attributes.
+      'aria-selected': String(index === this.activeIndex),
+      'aria-expanded': row?.group ? String(row.group.expanded) : undefined,
       'data-index': index,
     });
     element.style.transform = `translateY(${index * ROW_HEIGHT}px)`;
