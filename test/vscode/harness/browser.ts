@@ -34,7 +34,7 @@ export async function launchBrowser(log: (message: string) => void): Promise<Bro
       + '(it installs the Debian chromium package) or set CHROMIUM_PATH.');
   }
   const profileDir = fs.mkdtempSync(path.join(os.tmpdir(), 'defuser-chromium-'));
-  const context = await chromium.launchPersistentContext(profileDir, {
+  const launching = chromium.launchPersistentContext(profileDir, {
     executablePath: CHROMIUM_PATH,
     headless: true,
     viewport: { width: 1400, height: 900 },
@@ -48,6 +48,13 @@ export async function launchBrowser(log: (message: string) => void): Promise<Bro
       '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost, EXCLUDE 127.0.0.1',
     ],
   });
+  let context: BrowserContext;
+  try {
+    context = await launching;
+  } catch (error) {
+    fs.rmSync(profileDir, { recursive: true, force: true });
+    throw error;
+  }
   const blocked: string[] = [];
   await context.route((url) => !isLoopback(url.toString()), async (route) => {
     blocked.push(route.request().url());
