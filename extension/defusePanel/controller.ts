@@ -34,6 +34,8 @@ export interface PanelDefaults {
   readonly rules: readonly string[] | null;
   readonly maxLayers: number | null;
   readonly outDir: string;
+  /** Whether conversions verify what they wrote; only the copied command line needs it, as `--verify`. */
+  readonly verify: boolean;
 }
 
 /** What the controller needs from its environment (VS Code, or a test). */
@@ -137,7 +139,7 @@ export class PanelController {
         return { cancelled: running };
       }
       case 'copyCli': {
-        const command = buildCliCommand(this.checkpoint.root, message.params);
+        const command = buildCliCommand(this.checkpoint.root, message.params, { verify: this.host.defaults().verify });
         await this.host.writeClipboard(command);
         return { command };
       }

@@ -116,7 +116,7 @@ function panelDefaults(settings: DefuserSettings, root: string, log: vscode.LogO
     outDir = `${root}-defused`;
     log.warn(`[panel] ${errorMessage(error)}; using ${outDir}`);
   }
-  return { rules: settings.defaultFilterRules, maxLayers: settings.maxLayers, outDir };
+  return { rules: settings.defaultFilterRules, maxLayers: settings.maxLayers, outDir, verify: settings.verifyAfterWrite };
 }
 
 async function pickFolder(current: string, root: string): Promise<string | null> {

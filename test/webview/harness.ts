@@ -145,7 +145,7 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
     },
     openFolder: async () => undefined,
     runConversion: (job) => convertCheckpoint(job.checkpoint, job.plan, {
-      outDir: job.outDir, overwrite: job.overwrite, signal: job.signal, onProgress: job.onProgress,
+      outDir: job.outDir, overwrite: job.overwrite, signal: job.signal, onProgress: job.onProgress, verify: options.defaults.verify,
     }),
   });
   await page.exposeFunction('__defuserToHost', (json: string) => controller.receive(JSON.parse(json)));

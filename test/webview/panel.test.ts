@@ -68,7 +68,7 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     const outParent = await mkdtemp(path.join(os.tmpdir(), 'defuser-panel-out-'));
     cleanup.push(outParent);
     const panel = await openPanelPage(browser, bundle, {
-      checkpointPath: GOLDEN, theme, defaults: { rules, maxLayers: null, outDir: path.join(outParent, 'defused') },
+      checkpointPath: GOLDEN, theme, defaults: { rules, maxLayers: null, outDir: path.join(outParent, 'defused'), verify: true },
     });
     await waitForText(panel.page, '#candidate-count', 'candidates will be defused');
     return panel;
@@ -153,6 +153,9 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     await page.keyboard.press('Backspace');
     await waitForText(page, '#candidate-count', '0 of 2');
     assert.match(await text(page, '#rules-status'), /rule list is empty, so nothing is defused/);
+    await page.locator('#copy-cli').click();
+    await waitForText(page, '#panel-error', 'empty rule list defuses nothing');
+    assert.deepEqual(panel.clipboard, []);
     await page.locator('#rules-clear').click();
     await waitForText(page, '#candidate-count', '2 of 2');
     assert.match(await text(page, '#rules-status'), /No filter/);
@@ -180,7 +183,8 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
 
     await page.locator('#copy-cli').click();
     await waitForText(page, '#cli-copied', 'Copied:');
-    const expectedCommand = buildCliCommand(panel.checkpoint.root, { rules: ['+:layers\\.1\\.'], maxLayers: null, outDir, overwrite: false });
+    const expectedCommand = buildCliCommand(panel.checkpoint.root, { rules: ['+:layers\\.1\\.'], maxLayers: null, outDir, overwrite: false }, { verify: true });
+    assert.match(expectedCommand, / --verify$/);
     assert.deepEqual(panel.clipboard, [expectedCommand]);
     assert.equal(await text(page, '#cli-copied'), `Copied: ${expectedCommand}`);
 
@@ -188,6 +192,7 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     await waitForText(page, '#run-result', 'Wrote');
     const plan = await planDefusion(panel.checkpoint, { filter: ['+:layers\\.1\\.'] });
     assert.match(await text(page, '#run-result'), new RegExp(`Wrote ${plan.totals.tensorsAfter} tensors`));
+    assert.match(await text(page, '#run-result'), /Output verified\./);
     assert.ok((await stat(path.join(outDir, 'model.safetensors'))).size > 0);
     assert.ok((await readdir(outDir)).includes('config.json'));
     assert.ok(panel.hostMessages.some((message) => message.type === 'run' && message.run.kind === 'done'));
@@ -203,7 +208,7 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     assert.ok(total >= 100_000, `fixture has ${total} rows`);
 
     const panel = await openPanelPage(browser, bundle, {
-      checkpointPath: folder, defaults: { rules: null, maxLayers: null, outDir: `${folder}-defused` },
+      checkpointPath: folder, defaults: { rules: null, maxLayers: null, outDir: `${folder}-defused`, verify: false },
     });
     const { page } = panel;
     await waitForText(page, '#candidate-count', '260 of 260');
@@ -235,7 +240,7 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     const folder = await writeLargeCheckpoint(2, 4);
     cleanup.push(folder);
     const panel = await openPanelPage(browser, bundle, {
-      checkpointPath: folder, defaults: { rules: null, maxLayers: null, outDir: `${folder}-defused` },
+      checkpointPath: folder, defaults: { rules: null, maxLayers: null, outDir: `${folder}-defused`, verify: false },
     });
     const { page } = panel;
     await waitForText(page, '#candidate-count', '2 of 2');

@@ -108,8 +108,9 @@ void describe('parseWebviewMessage', () => {
   });
 
   void it('checks max layers and page fields', () => {
-    rejects({ type: 'request', id: 6, method: 'plan', params: { rules: null, maxLayers: -1 } }, /"maxLayers" is -1, expected an integer from 0/, 6);
+    rejects({ type: 'request', id: 6, method: 'plan', params: { rules: null, maxLayers: -1 } }, /"maxLayers" is -1, expected an integer from 1/, 6);
     rejects({ type: 'request', id: 6, method: 'plan', params: { rules: null, maxLayers: '3' } }, /"maxLayers" is "3"/, 6);
+    rejects({ type: 'request', id: 6, method: 'plan', params: { rules: null, maxLayers: 0 } }, /"maxLayers" is 0/, 6);
     const rows = sampleParams.rows;
     rejects({ type: 'request', id: 7, method: 'rows', params: { ...rows, limit: LIMITS.maxPageSize + 1 } }, /"limit"/, 7);
     rejects({ type: 'request', id: 7, method: 'rows', params: { ...rows, view: 'secret' } }, /"view" is "secret", expected one of/, 7);

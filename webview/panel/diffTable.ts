@@ -2,7 +2,7 @@
  * The tensor diff as a virtual grid: only the rows in view (plus a small margin) exist in the DOM, and rows
  * come from the host in pages that are cached up to a bound.
  */
-import type { DiffRow, DiffView, RowsPage, RowsQuery, SortKey } from '../protocol/messages';
+import { LIMITS, type DiffRow, type DiffView, type RowsPage, type RowsQuery, type SortKey } from '../protocol/messages';
 import { byId, el, replaceChildren } from './dom';
 import { formatBytes, formatCount, formatShape } from './format';
 import type { ViewState } from './state';
@@ -330,8 +330,9 @@ export class DiffTable {
     if (next === group.expanded) {
       return;
     }
+    // The host accepts a bounded list of expanded groups, so the oldest expansions are dropped first.
     this.state.expanded = next
-      ? [...this.state.expanded, group.key]
+      ? [...this.state.expanded, group.key].slice(-LIMITS.maxExpandedGroups)
       : this.state.expanded.filter((key) => key !== group.key);
     this.resetRows(false);
   }

@@ -98,14 +98,14 @@ export function rulesOf(text: string): EditorRule[] {
   return rules;
 }
 
-/** Parses the max layers field: empty is no limit, a non-negative integer is a limit, anything else is invalid. */
+/** Parses the max layers field: empty is no limit, a whole number from 1 is a limit (as in the CLI), anything else is invalid. */
 export function parseMaxLayers(text: string): { ok: true; value: number | null } | { ok: false; message: string } {
   const trimmed = text.trim();
   if (trimmed === '') {
     return { ok: true, value: null };
   }
-  if (!/^\d{1,7}$/.test(trimmed) || Number(trimmed) > 1_000_000) {
-    return { ok: false, message: `Max layers "${trimmed}" is not a whole number from 0 to 1000000.` };
+  if (!/^\d{1,7}$/.test(trimmed) || Number(trimmed) < 1 || Number(trimmed) > 1_000_000) {
+    return { ok: false, message: `Max layers "${trimmed}" is invalid: enter a whole number from 1 to 1000000, or nothing for all layers.` };
   }
   return { ok: true, value: Number(trimmed) };
 }

@@ -150,7 +150,7 @@ class FieldReader {
   }
 
   maxLayers(field: string): number | null {
-    return this.params[field] === null ? null : this.integer(field, 0, LIMITS.maxLayers);
+    return this.params[field] === null ? null : this.integer(field, 1, LIMITS.maxLayers);
   }
 
   rowsQuery(): RowsQuery {
