@@ -2,7 +2,9 @@
  * The Oniguruma regex engine (VS Code's WASM build) behind the filter rules: one lazy WASM load per
  * process and a small cache of compiled scanners keyed by the translated pattern.
  */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import * as oniguruma from 'vscode-oniguruma';
 
 // Numeric values of the `Syntax` and `FindOption` const enums in vscode-oniguruma's typings. They are
@@ -21,10 +23,19 @@ const MAX_CACHED_SCANNERS = 256;
 let loading: Promise<void> | null = null;
 const scanners = new Map<string, oniguruma.OnigScanner>();
 
+/**
+ * Where `onig.wasm` is: beside the bundle in `dist/` (the build copies it there, and an installed
+ * extension has no node_modules), else in the vscode-oniguruma package when running from source.
+ */
+function wasmPath(): string {
+  const bundled = path.join(__dirname, 'onig.wasm');
+  return existsSync(bundled) ? bundled : require.resolve('vscode-oniguruma/release/onig.wasm');
+}
+
 /** Loads the Oniguruma WASM module once; later calls share the same promise. */
 export function loadEngine(): Promise<void> {
   if (loading === null) {
-    loading = readFile(require.resolve('vscode-oniguruma/release/onig.wasm'))
+    loading = readFile(wasmPath())
       .then((data) => oniguruma.loadWASM(data))
       .catch((error: unknown) => {
         // Forget the failure so that a later call can try again (for example after a reinstall).
