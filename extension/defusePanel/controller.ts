@@ -15,7 +15,7 @@ import { buildCliCommand } from './cliCommand';
 import { freeBytesAt } from './diskSpace';
 import { PlanSession, type PlanBackend } from './planSession';
 
-/** One conversion the panel asks the runner to perform. */
+/** One conversion the panel requests from the runner. */
 export interface ConversionJob {
   readonly checkpoint: Checkpoint;
   readonly plan: Plan;
@@ -38,7 +38,7 @@ export interface PanelDefaults {
   readonly verify: boolean;
 }
 
-/** What the controller needs from its environment (VS Code, or a test). */
+/** Environment of the controller: VS Code, or a test. */
 export interface PanelHost {
   post(message: HostToWebview): PromiseLike<unknown>;
   log(level: PanelLogLevel, message: string): void;
@@ -71,7 +71,7 @@ export class PanelController {
     this.session = new PlanSession(backend);
   }
 
-  /** Handles one raw message from the webview; never throws, so it can be a message listener as is. */
+  /** Handles one raw message from the webview. Invalid messages are logged and get an error reply instead of an exception. */
   receive(raw: unknown): void {
     let message;
     try {

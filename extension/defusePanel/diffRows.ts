@@ -1,6 +1,6 @@
 /**
  * The tensor diff of a plan as a filtered, grouped and sorted list, served in pages. The host keeps one of
- * these per plan so the webview only ever holds the rows it shows.
+ * these per plan, so the webview only stores the rows it displays.
  */
 import type { Plan } from '../../src/plan/types';
 import type { DType } from '../../src/safetensors/types';
@@ -95,8 +95,16 @@ interface Sortable {
   readonly planIndex: number;
 }
 
+/** Orders strings by UTF-16 code units, like `<`, which is fast and locale-independent. */
+function compareStrings(a: string, b: string): number {
+  if (a === b) {
+    return 0;
+  }
+  return a < b ? -1 : 1;
+}
+
 function compareBy(sort: SortKey): (a: Sortable, b: Sortable) => number {
-  const byName = (a: Sortable, b: Sortable): number => (a.sortName < b.sortName ? -1 : a.sortName > b.sortName ? 1 : 0);
+  const byName = (a: Sortable, b: Sortable): number => compareStrings(a.sortName, b.sortName);
   const byPlan = (a: Sortable, b: Sortable): number => a.planIndex - b.planIndex;
   switch (sort) {
     case 'plan':
@@ -106,13 +114,13 @@ function compareBy(sort: SortKey): (a: Sortable, b: Sortable) => number {
     case 'bytes':
       return (a, b) => a.bytes - b.bytes || byName(a, b) || byPlan(a, b);
     case 'dtype':
-      return (a, b) => (a.dtype < b.dtype ? -1 : a.dtype > b.dtype ? 1 : 0) || byName(a, b) || byPlan(a, b);
+      return (a, b) => compareStrings(a.dtype, b.dtype) || byName(a, b) || byPlan(a, b);
     case 'change':
       return (a, b) => CHANGE_ORDER[a.change] - CHANGE_ORDER[b.change] || byName(a, b) || byPlan(a, b);
   }
 }
 
-/** The display name of a group: the expert index replaced by the range, e.g. `experts.0–255`. */
+/** Builds the display name of a group by replacing the expert index with the range, e.g. `experts.0–255`. */
 function groupName(members: readonly DiffTensor[]): string {
   const first = members[0];
   const last = members[members.length - 1];

@@ -1,7 +1,7 @@
 /** The HTML page of the defuse panel, with its Content Security Policy. Pure, so tests load the same page. */
 import { randomBytes } from 'node:crypto';
 
-/** Inputs of the page: URIs as the webview sees them and the CSP source of the webview. */
+/** Inputs of the page: webview URIs of the bundle files and the CSP source of the webview. */
 export interface PanelPage {
   readonly cspSource: string;
   readonly scriptUri: string;

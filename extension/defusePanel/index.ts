@@ -14,7 +14,7 @@ import { makeNonce, renderPanelHtml } from './html';
 
 export type { ConversionJob } from './controller';
 
-/** What the panel needs from the rest of the extension. */
+/** Dependencies of the panel on the rest of the extension. */
 export interface PanelDeps {
   readonly log: vscode.LogOutputChannel;
   readonly settings: () => DefuserSettings;

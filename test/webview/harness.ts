@@ -1,8 +1,8 @@
 /**
  * Runs the defuse panel bundle in headless Debian Chromium, connected to the real host controller and the
  * real core in this process. The page gets a stub of `acquireVsCodeApi`; every message the host sends is
- * recorded, so a failing test can show the exchange. No server listens: page requests to the made-up
- * origin below are answered by `page.route` from memory.
+ * recorded, so a failing test can show the exchange. No server listens: `page.route` serves requests to the
+ * made-up origin below from memory.
  */
 import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -15,7 +15,7 @@ import { renderPanelHtml } from '../../extension/defusePanel/html';
 import { convertCheckpoint, openCheckpoint, type Checkpoint } from '../../src/index';
 import type { HostToWebview } from '../../webview/protocol/messages';
 
-/** Origin the page is served from; it never reaches the network because `page.route` answers it. */
+/** Origin the page is served from. It never reaches the network, because `page.route` serves it. */
 export const ORIGIN = 'https://panel.defuser.test';
 const REPO = path.resolve(__dirname, '..', '..');
 /** Screenshots and recorded host messages; the folder is gitignored. */

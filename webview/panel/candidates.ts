@@ -76,7 +76,7 @@ export class CandidatesView {
         layers.set(candidate.layer, [candidate]);
       }
     }
-    const keys = [...layers.keys()].sort((a, b) => (a === null ? 1 : b === null ? -1 : a - b));
+    const keys = [...layers.keys()].sort((a, b) => (a ?? Number.MAX_SAFE_INTEGER) - (b ?? Number.MAX_SAFE_INTEGER));
     const groups = keys.map((layer) => {
       const members = layers.get(layer) ?? [];
       const defusedHere = members.filter((candidate) => candidate.decision.kind === 'defuse').length;

@@ -162,7 +162,11 @@ export class DiffTable {
     COLUMNS.forEach((column, index) => {
       const header = byId(`diff-col-${index}`);
       const sorted = column.sort !== null && column.sort === this.state.sort;
-      header.setAttribute('aria-sort', sorted ? (this.state.descending ? 'descending' : 'ascending') : 'none');
+      let direction = 'none';
+      if (sorted) {
+        direction = this.state.descending ? 'descending' : 'ascending';
+      }
+      header.setAttribute('aria-sort', direction);
     });
   }
 

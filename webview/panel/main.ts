@@ -59,7 +59,7 @@ class Panel {
     this.scheduleFreeSpace();
   }
 
-  /** Shows the plan sent with `init` when it matches the current rules, else asks for a new one. */
+  /** Shows the plan sent with `init` when it matches the current rules, else requests a new one. */
   start(): void {
     if (this.init.fatal !== null) {
       this.showError(new Error(this.init.fatal));
@@ -157,7 +157,7 @@ class Panel {
   }
 
   private showError(error: unknown): void {
-    // A closed panel rejects its pending requests; there is nobody left to tell.
+    // A closed panel rejects its pending requests, and no page is left to show the error on.
     if (error instanceof RpcError && error.kind === 'disposed') {
       return;
     }

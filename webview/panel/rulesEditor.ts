@@ -3,7 +3,7 @@ import type { PlanSummary, RuleProblem } from '../protocol/messages';
 import { byId, el, replaceChildren } from './dom';
 import { parseMaxLayers, rulesOf, type ViewState } from './state';
 
-/** What the editor tells the panel. */
+/** Callbacks from the editor to the panel. */
 export interface RulesEditorEvents {
   /** The rules, the mode or max layers changed. */
   onChange(): void;
