@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { build } from 'esbuild';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { PanelController, type PanelDefaults } from '../../extension/defusePanel/controller';
+import { PanelController, type PanelDefaults, type PanelHost } from '../../extension/defusePanel/controller';
 import { coreBackend } from '../../extension/defusePanel/backend';
 import { renderPanelHtml } from '../../extension/defusePanel/html';
 import { convertCheckpoint, openCheckpoint, type Checkpoint } from '../../src/index';
@@ -88,6 +88,8 @@ export interface PanelPageOptions {
   readonly checkpointPath: string;
   readonly defaults: PanelDefaults;
   readonly theme?: ThemeName;
+  /** Replaces the real conversion, for a test that needs one that lasts until it is cancelled. */
+  readonly runConversion?: PanelHost['runConversion'];
 }
 
 /** A panel page and its host side. */
@@ -100,6 +102,8 @@ export interface PanelPage {
   /** Messages of dialogs the page opened (alert, confirm); a hostile name that ran code would add one. */
   readonly dialogs: string[];
   readonly clipboard: string[];
+  /** Folders the page asked to open or reveal, as `open <folder>` or `reveal <folder>`. */
+  readonly opened: string[];
   readonly logs: string[];
   /** Uncaught errors and console errors of the page. */
   readonly pageErrors: string[];
@@ -117,6 +121,7 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
   const hostMessages: HostToWebview[] = [];
   const dialogs: string[] = [];
   const clipboard: string[] = [];
+  const opened: string[] = [];
   const logs: string[] = [];
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -143,10 +148,12 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
     writeClipboard: async (text) => {
       clipboard.push(text);
     },
-    openFolder: async () => undefined,
-    runConversion: (job) => convertCheckpoint(job.checkpoint, job.plan, {
+    openFolder: async (folder, how) => {
+      opened.push(`${how} ${folder}`);
+    },
+    runConversion: options.runConversion ?? ((job) => convertCheckpoint(job.checkpoint, job.plan, {
       outDir: job.outDir, overwrite: job.overwrite, signal: job.signal, onProgress: job.onProgress, verify: options.defaults.verify,
-    }),
+    })),
   });
   await page.exposeFunction('__defuserToHost', (json: string) => controller.receive(JSON.parse(json)));
 
@@ -192,7 +199,7 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
   await page.goto(`${ORIGIN}/index.html`);
 
   return {
-    page, checkpoint, controller, hostMessages, dialogs, clipboard, logs, pageErrors,
+    page, checkpoint, controller, hostMessages, dialogs, clipboard, opened, logs, pageErrors,
     cspViolations: () => page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations),
     saveRecording: async (name) => {
       await mkdir(ARTIFACTS, { recursive: true });

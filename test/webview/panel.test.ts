@@ -37,6 +37,14 @@ async function typeRules(page: Page, rules: string): Promise<void> {
   await editor.pressSequentially(rules);
 }
 
+/** Polls a condition on this side of the page bridge until it holds, for at most 10 seconds. */
+async function eventually(condition: () => boolean): Promise<void> {
+  for (let attempt = 0; attempt < 500 && !condition(); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  assert.ok(condition(), 'condition still false after 10 seconds');
+}
+
 /** Rows of the diff grid that exist in the DOM. */
 function renderedRows(page: Page): Promise<{ index: number; name: string }[]> {
   return page.$$eval('#diff-spacer [role=row]', (rows) => rows.map((row) => ({
@@ -196,7 +204,41 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     assert.ok((await stat(path.join(outDir, 'model.safetensors'))).size > 0);
     assert.ok((await readdir(outDir)).includes('config.json'));
     assert.ok(panel.hostMessages.some((message) => message.type === 'run' && message.run.kind === 'done'));
+
+    await page.locator('#run-result vscode-button', { hasText: 'Reveal' }).click();
+    await page.locator('#run-result vscode-button', { hasText: 'Open folder' }).click();
+    await eventually(() => panel.opened.length >= 2);
+    assert.deepEqual(panel.opened, [`reveal ${outDir}`, `open ${outDir}`]);
+    assert.deepEqual(panel.pageErrors, []);
     await panel.saveRecording('golden-convert');
+    await page.context().close();
+  });
+
+  void it('cancels a running conversion', async () => {
+    const outParent = await mkdtemp(path.join(os.tmpdir(), 'defuser-panel-out-'));
+    cleanup.push(outParent);
+    // A stand-in conversion: a real one of a tiny checkpoint finishes before the test could press Cancel.
+    // It reports progress once, then waits for the abort signal the way the core's converter does.
+    const panel = await openPanelPage(browser, bundle, {
+      checkpointPath: GOLDEN,
+      defaults: { rules: null, maxLayers: null, outDir: path.join(outParent, 'defused'), verify: false },
+      runConversion: (job) => new Promise((_resolve, reject) => {
+        job.onProgress({ bytesDone: 10, bytesTotal: 40, tensorsDone: 1, tensorsTotal: 4, currentTensor: HOSTILE_NAME });
+        job.signal.addEventListener('abort', () => reject(new Error('Conversion cancelled.')));
+      }),
+    });
+    const { page } = panel;
+    await waitForText(page, '#candidate-count', '2 of 2');
+    await page.locator('#defuse').click();
+    await waitForText(page, '#progress-text', '25.0%');
+    assert.match(await text(page, '#progress-text'), new RegExp(`tensor 1 of 4 \\(${HOSTILE_NAME.replace(/[()]/g, '\\$&')}\\)`));
+    assert.equal(await page.locator('#defuse').getAttribute('disabled'), '');
+
+    await page.locator('#cancel').click();
+    await waitForText(page, '#run-result', 'Conversion cancelled');
+    assert.equal(await page.locator('#run-progress').isVisible(), false);
+    assert.ok(panel.logs.some((line) => line.includes('cancelled')), panel.logs.join('\n'));
+    assert.equal(await page.locator('img').count(), 0);
     await page.context().close();
   });
 
