@@ -45,7 +45,7 @@ export interface PanelHost {
   defaults(): PanelDefaults;
   pickFolder(current: string): Promise<string | null>;
   writeClipboard(text: string): Promise<void>;
-  openFolder(folder: string, how: 'open' | 'reveal'): Promise<void>;
+  openFolder(folder: string, action: 'open' | 'reveal'): Promise<void>;
   runConversion(job: ConversionJob): Promise<ConvertResult>;
 }
 
@@ -144,7 +144,7 @@ export class PanelController {
         return { command };
       }
       case 'openResult':
-        return this.openResult(message.params.outDir, message.params.how);
+        return this.openResult(message.params.outDir, message.params.action);
       default:
         return assertNever(message, 'request');
     }
@@ -216,12 +216,12 @@ export class PanelController {
     void this.host.post({ type: 'run', run });
   }
 
-  private async openResult(outDir: string, how: 'open' | 'reveal'): Promise<Record<string, never>> {
+  private async openResult(outDir: string, action: 'open' | 'reveal'): Promise<Record<string, never>> {
     // Only the folder this panel wrote may be opened, whatever path the webview sends.
     if (this.run.kind !== 'done' || path.resolve(this.run.summary.outDir) !== path.resolve(outDir)) {
       throw new PanelRequestError('bad-request', `The folder ${outDir} is not the output of this panel's last conversion.`);
     }
-    await this.host.openFolder(outDir, how);
+    await this.host.openFolder(outDir, action);
     return {};
   }
 }

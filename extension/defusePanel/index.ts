@@ -63,9 +63,9 @@ export class DefusePanel {
       writeClipboard: async (text) => {
         await vscode.env.clipboard.writeText(text);
       },
-      openFolder: async (folder, how) => {
+      openFolder: async (folder, action) => {
         const uri = vscode.Uri.file(folder);
-        await vscode.commands.executeCommand(how === 'open' ? 'vscode.openFolder' : 'revealFileInOS', uri, ...(how === 'open' ? [{ forceNewWindow: true }] : []));
+        await vscode.commands.executeCommand(action === 'open' ? 'vscode.openFolder' : 'revealFileInOS', uri, ...(action === 'open' ? [{ forceNewWindow: true }] : []));
       },
       runConversion: (job) => deps.runConversion(job),
     }), bundleFolder, checkpoint.root);

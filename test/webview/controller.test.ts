@@ -110,7 +110,7 @@ void describe('PanelController', () => {
 
   void it('rejects opening a foreign folder', async () => {
     const { controller, reply } = await recorder(path.join(outParent, 'out'));
-    controller.receive({ type: 'request', id: 2, method: 'openResult', params: { outDir: '/etc', how: 'open' } });
+    controller.receive({ type: 'request', id: 2, method: 'openResult', params: { outDir: '/etc', action: 'open' } });
     const response = await reply(2);
     assert.ok(!response.ok);
     assert.equal(response.error.kind, 'bad-request');

@@ -105,7 +105,7 @@ function oracleRows(tensors: readonly OracleTensor[], view: DiffView, query: str
       case 'plan': return byPlan;
       case 'name': return naturalCompare(a.name, b.name) || byPlan;
       case 'bytes': return a.bytes - b.bytes || naturalCompare(a.name, b.name) || byPlan;
-      case 'dtype': return (a.dtype < b.dtype ? -1 : a.dtype > b.dtype ? 1 : 0) || naturalCompare(a.name, b.name) || byPlan;
+      case 'dtype': return a.dtype.localeCompare(b.dtype, 'en') || naturalCompare(a.name, b.name) || byPlan;
       case 'change': return ORDER[a.change] - ORDER[b.change] || naturalCompare(a.name, b.name) || byPlan;
     }
   };

@@ -148,8 +148,8 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
     writeClipboard: async (text) => {
       clipboard.push(text);
     },
-    openFolder: async (folder, how) => {
-      opened.push(`${how} ${folder}`);
+    openFolder: async (folder, action) => {
+      opened.push(`${action} ${folder}`);
     },
     runConversion: options.runConversion ?? ((job) => convertCheckpoint(job.checkpoint, job.plan, {
       outDir: job.outDir, overwrite: job.overwrite, signal: job.signal, onProgress: job.onProgress, verify: options.defaults.verify,

@@ -26,7 +26,7 @@ const sampleParams = {
   convert: convertParams,
   cancel: {},
   copyCli: { ...convertParams, rules: null, maxLayers: null },
-  openResult: { outDir: ABS, how: 'reveal' },
+  openResult: { outDir: ABS, action: 'reveal' },
 } satisfies { [M in RequestMethod]: RequestParams<M> };
 
 function request<M extends RequestMethod>(method: M, id: number): RequestMessage {

@@ -59,16 +59,16 @@ export class CandidatesView {
 
   private render(): void {
     const needle = this.state.candidateQuery.trim().toLowerCase();
-    const shown = this.candidates.filter((candidate) => needle === ''
+    const visible = this.candidates.filter((candidate) => needle === ''
       || candidate.modulePath.toLowerCase().includes(needle)
       || decisionText(candidate.decision).toLowerCase().includes(needle));
     const defused = this.candidates.filter((candidate) => candidate.decision.kind === 'defuse').length;
     this.count.textContent = `${defused} of ${this.candidates.length} candidates will be defused`
-      + (shown.length === this.candidates.length ? '.' : `; ${shown.length} shown.`);
+      + (visible.length === this.candidates.length ? '.' : `; ${visible.length} shown.`);
 
     // Group by layer, keeping plan order inside a layer; modules without a layer index come last.
     const layers = new Map<number | null, Candidate[]>();
-    for (const candidate of shown) {
+    for (const candidate of visible) {
       const members = layers.get(candidate.layer);
       if (members) {
         members.push(candidate);

@@ -177,10 +177,10 @@ export class OutputView {
         const open = el('vscode-button', { appearance: 'secondary' }, 'Open folder');
         const reveal = el('vscode-button', { appearance: 'secondary' }, 'Reveal in file manager');
         open.addEventListener('click', () => {
-          this.rpc.request('openResult', { outDir, how: 'open' }).catch(this.onError);
+          this.rpc.request('openResult', { outDir, action: 'open' }).catch(this.onError);
         });
         reveal.addEventListener('click', () => {
-          this.rpc.request('openResult', { outDir, how: 'reveal' }).catch(this.onError);
+          this.rpc.request('openResult', { outDir, action: 'reveal' }).catch(this.onError);
         });
         this.result.append(
           el('p', { class: 'done' },

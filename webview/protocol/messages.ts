@@ -173,7 +173,7 @@ export interface RequestMap {
   convert: { params: ConvertParams; result: ConvertSummary };
   cancel: { params: Record<string, never>; result: { readonly cancelled: boolean } };
   copyCli: { params: ConvertParams; result: { readonly command: string } };
-  openResult: { params: { readonly outDir: string; readonly how: 'open' | 'reveal' }; result: Record<string, never> };
+  openResult: { params: { readonly outDir: string; readonly action: 'open' | 'reveal' }; result: Record<string, never> };
 }
 
 /** Name of a request method. */
@@ -213,6 +213,6 @@ export type HostToWebview =
   | ResponseMessage;
 
 /** Fails to compile when a `switch` over a union misses a case, and throws if one slips through at run time. */
-export function assertNever(value: never, what: string): never {
-  throw new Error(`Unhandled ${what}: ${JSON.stringify(value)}`);
+export function assertNever(value: never, kind: string): never {
+  throw new Error(`Unhandled ${kind}: ${JSON.stringify(value)}`);
 }

@@ -62,8 +62,8 @@ export function parseWebviewMessage(value: unknown): WebviewToHost {
     case 'copyCli':
       return { type: 'request', id, method: 'copyCli', params: fields.convertParams() };
     case 'openResult': {
-      const how = fields.oneOf('how', ['open', 'reveal'] as const);
-      return { type: 'request', id, method: 'openResult', params: { outDir: fields.absolutePath('outDir'), how } };
+      const action = fields.oneOf('action', ['open', 'reveal'] as const);
+      return { type: 'request', id, method: 'openResult', params: { outDir: fields.absolutePath('outDir'), action } };
     }
     default:
       throw new ProtocolError(`Request method ${JSON.stringify(value.method)} is unknown.`, id);
@@ -85,8 +85,8 @@ class FieldReader {
   }
 
   fail(field: string, value: unknown, expected: string): ProtocolError {
-    const shown = JSON.stringify(value) ?? String(value);
-    const clipped = shown.length > 80 ? `${shown.slice(0, 80)}…` : shown;
+    const rendered = JSON.stringify(value) ?? String(value);
+    const clipped = rendered.length > 80 ? `${rendered.slice(0, 80)}…` : rendered;
     return new ProtocolError(`Request "${this.method}": field "${field}" is ${clipped}, expected ${expected}.`, this.id);
   }
 
