@@ -1,5 +1,5 @@
 /** Binds the core's rule check and planner to one opened checkpoint, in the shape the panel session uses. */
-import { checkRules, planDefusion, type Checkpoint } from '../../src/index';
+import { checkRules, Planner, type Checkpoint } from '../../src/index';
 import type { RuleProblem } from '../../webview/protocol/messages';
 import type { PlanBackend } from './planSession';
 
@@ -10,6 +10,8 @@ function prefixLength(rule: string): number {
 
 /** Returns the panel backend of a checkpoint, backed by the real core. */
 export function coreBackend(checkpoint: Checkpoint): PlanBackend {
+  // The planner finds the fused modules once, so a rule edit only redoes decisions and the diff.
+  const planner = new Planner(checkpoint);
   return {
     async checkRules(rules: readonly string[]): Promise<readonly RuleProblem[]> {
       const results = await checkRules(rules);
@@ -27,6 +29,6 @@ export function coreBackend(checkpoint: Checkpoint): PlanBackend {
       });
       return problems;
     },
-    plan: (rules, maxLayers) => planDefusion(checkpoint, { filter: rules, maxLayers }),
+    plan: (rules, maxLayers) => planner.plan({ filter: rules, maxLayers }),
   };
 }
