@@ -60,11 +60,13 @@ const FFN_SECTIONS = [['ffn_config'], []] as const;
 export function expandFlattened(modulePath: string, params: ReadonlyMap<string, LocatedTensor>, context: ExpandContext): FusedModule | null {
   const present = (['w1', 'v1', 'w2'] as const).map((leaf) => [leaf, params.get(leaf)] as const).filter((pair): pair is readonly [typeof pair[0], LocatedTensor] => pair[1] !== undefined);
   if (present.length === 0 || present.some(([, tensor]) => tensor.info.shape.length !== 2)) return null;
+
   const first = present[0]![1];
   const [rows, D] = first.info.shape as [number, number];
   for (const [, tensor] of present) {
     if (tensor.info.shape[0] !== rows || tensor.info.shape[1] !== D) throw layoutError(tensor, `${shapeText([rows, D])} like "${first.info.name}"`);
   }
+
   let experts = configInteger(context.config, ['moe_num_experts', 'num_experts', 'num_local_experts'], FFN_SECTIONS);
   let F = configInteger(context.config, ['ffn_hidden_size'], FFN_SECTIONS);
   if (experts === null && F !== null && rows % F === 0) experts = rows / F;
@@ -76,6 +78,7 @@ export function expandFlattened(modulePath: string, params: ReadonlyMap<string, 
   if (experts * F !== rows) {
     throw layoutError(first, `[moe_num_experts × ffn_hidden_size, d_model] = [${experts} × ${F}, ${D}] from config.json`);
   }
+
   const outputs = new Map<string, SplitOutput[]>();
   for (const [leaf, tensor] of present) {
     const list: SplitOutput[] = [];
@@ -93,9 +96,9 @@ export function expandFlattened(modulePath: string, params: ReadonlyMap<string, 
 }
 
 /**
- * Expands parallel experts found under `path`. With `linear` naming every 3-D input_linear or
- * output_linear weight is its own module and each expert slice becomes `<...>.{e}.linear.weight`; with
- * `projections` naming the pair becomes the gate/up/down projections of `<path>.experts`.
+ * Expands parallel experts found under `path`. With `linear` naming, every 3-D input_linear or
+ * output_linear weight is its own module and each expert slice becomes `<...>.{e}.linear.weight`. With
+ * `projections` naming, the pair becomes the gate/up/down projections of `<path>.experts`.
  */
 export function expandParallel(path: string, params: ReadonlyMap<string, LocatedTensor>, rule: ParallelExpertsRule, context: ExpandContext): FusedModule[] {
   if (rule.modulePattern && !rule.modulePattern.test(path)) return [];
@@ -110,6 +113,7 @@ export function expandParallel(path: string, params: ReadonlyMap<string, Located
       };
     });
   }
+
   const modulePath = `${path}.experts`;
   const input = params.get('input_linear');
   const output = params.get('output_linear');
@@ -129,6 +133,7 @@ export function expandParallel(path: string, params: ReadonlyMap<string, Located
     tensors.push(input);
     experts = e;
   }
+
   if (output && output.info.shape.length === 3) {
     if (experts !== null && output.info.shape[0] !== experts) throw layoutError(output, `${experts} experts like "${input!.info.name}"`);
     outputs.set(output.info.name, perExpert(modulePath, output, 'down_proj.weight', 'output_linear.weight'));
@@ -136,6 +141,7 @@ export function expandParallel(path: string, params: ReadonlyMap<string, Located
     experts = output.info.shape[0]!;
   }
   if (tensors.length === 0) return [];
+
   // Transformers 5.17+ loads the router as `router.weight`; renaming it keeps the module loadable.
   const router = context.tensors.get(`${path}.router.layer.weight`);
   if (router) {

@@ -1,6 +1,6 @@
 /**
  * Legacy per-expert checkpoints with Mixtral names: `<layer>.block_sparse_moe.experts.{e}.w1/w2/w3.weight`.
- * Nothing is split; every tensor of the block is renamed to what a defused Transformers 5 model holds.
+ * Nothing is split; every tensor of the block is renamed to its name in a defused Transformers 5 model.
  */
 import type { LegacyRenameRule } from './registry';
 import { blockOutput, type FusedModule, type LocatedTensor, type SplitOutput } from './slices';
@@ -12,7 +12,7 @@ export const LEGACY_PARAM = /^(.+)\.block_sparse_moe\.(.+)$/;
 const EXPERT_WEIGHT = /^experts\.(\d+)\.(w1|w2|w3)\.(.+)$/;
 const PROJECTION: Readonly<Record<string, string>> = { w1: 'gate_proj', w3: 'up_proj', w2: 'down_proj' };
 
-/** The renamed form of `<layer>.block_sparse_moe.<rest>`. */
+/** Maps `<layer>.block_sparse_moe.<rest>` to its name in a defused Transformers 5 model. */
 function renamed(layer: string, rest: string, rule: LegacyRenameRule): string {
   const expert = EXPERT_WEIGHT.exec(rest);
   if (expert) return `${layer}.mlp.experts.${expert[1]}.${PROJECTION[expert[2]!]}.${expert[3]}`;
@@ -20,7 +20,7 @@ function renamed(layer: string, rest: string, rule: LegacyRenameRule): string {
   return `${layer}.mlp.${rest}`;
 }
 
-/** Expands the block of one layer into renames, or returns null when it holds no per-expert w1/w2/w3. */
+/** Expands the block of one layer into renames, or returns null when it contains no per-expert w1/w2/w3. */
 export function expandLegacy(layer: string, params: ReadonlyMap<string, LocatedTensor>, rule: LegacyRenameRule): FusedModule | null {
   const experts = new Set<string>();
   for (const rest of params.keys()) {

@@ -14,7 +14,7 @@ import { expandStacked, STACKED_PARAM } from './stacked';
 
 export type { FusedModule, LocatedTensor, SplitOutput } from './slices';
 
-/** The modules one rule found, and what it has to say about quantized tensors it split or refused. */
+/** Modules one rule found, with warnings about the quantized tensors it split or rejected. */
 export interface FoundModules {
   readonly modules: FusedModule[];
   readonly warnings: PlanWarning[];
@@ -23,8 +23,8 @@ export interface FoundModules {
 }
 
 function listNames(names: readonly string[], max = 6): string {
-  const shown = names.slice(0, max).join(', ');
-  return names.length > max ? `${shown} and ${names.length - max} more` : shown;
+  const listed = names.slice(0, max).join(', ');
+  return names.length > max ? `${listed} and ${names.length - max} more` : listed;
 }
 
 function collect<T>(groups: Map<string, Map<string, LocatedTensor>>, expand: (path: string, params: Map<string, LocatedTensor>) => T | null): T[] {
@@ -41,7 +41,7 @@ function collect<T>(groups: Map<string, Map<string, LocatedTensor>>, expand: (pa
  * that need sizes (orientation, identity experts, flattened experts) read them from it.
  */
 export function findFusedModules(tensors: ReadonlyMap<string, LocatedTensor>, rule: SplitRule, config: ModelConfig | null = null): FoundModules {
-  const context: ExpandContext = { config, tensors, mxfp4Split: [], fp8Refused: [] };
+  const context: ExpandContext = { config, tensors, mxfp4Split: [], fp8Rejected: [] };
   let modules: FusedModule[];
   switch (rule.kind) {
     case 'stacked':
@@ -75,14 +75,14 @@ export function findFusedModules(tensors: ReadonlyMap<string, LocatedTensor>, ru
       tensors: context.mxfp4Split,
     });
   }
-  if (context.fp8Refused.length > 0) {
+  if (context.fp8Rejected.length > 0) {
     warnings.push({
       kind: 'quantized',
-      message: `${context.fp8Refused.length} FP8 fused tensor(s) with block scales (weight_scale_inv) are not split: a scale block can cover both gate and up channels, and Defuser does not split quantized FP8 experts. They are copied unchanged; convert a BF16 release instead. Tensors: ${listNames(context.fp8Refused)}.`,
-      tensors: context.fp8Refused,
+      message: `${context.fp8Rejected.length} FP8 fused tensor(s) with block scales (weight_scale_inv) are not split: a scale block can cover both gate and up channels, and Defuser does not split quantized FP8 experts. They are copied unchanged; convert a BF16 release instead. Tensors: ${listNames(context.fp8Rejected)}.`,
+      tensors: context.fp8Rejected,
     });
   }
-  return { modules, warnings, explained: [...context.mxfp4Split, ...context.fp8Refused] };
+  return { modules, warnings, explained: [...context.mxfp4Split, ...context.fp8Rejected] };
 }
 
 /**

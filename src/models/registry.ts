@@ -57,7 +57,7 @@ export interface ParallelExpertsRule {
 /** Splitting rule for a fused dense MLP (`<mlp>.gate_up_proj.weight` [2I, H], optional bias [2I]). */
 export interface DenseMlpRule {
   readonly kind: 'dense';
-  /** Which half of the output channels is the gate. */
+  /** The half of the output channels that is the gate. */
   readonly gateHalf: 'first' | 'second';
   /** When set, only MLP module paths this pattern finds are split (search, not anchored). */
   readonly modulePattern?: RegExp;
@@ -82,7 +82,7 @@ export type SplitRule =
   | DenseMlpRule
   | LegacyRenameRule;
 
-/** What the registry stores about one `model_type`. */
+/** Registry entry of one `model_type`: the split rules it runs, in order. */
 export interface ModelSpec {
   readonly modelType: string;
   readonly rules: readonly SplitRule[];
@@ -137,12 +137,12 @@ add('phi4_multimodal',
   { kind: 'dense', gateHalf: 'second', modulePattern: /\.audio_embed\..*\.feed_forward_(in|out)$/ },
   DENSE);
 
-/** The spec of a model type, or null when the registry does not know it. */
+/** Looks up the spec of a model type; returns null when the registry does not contain it. */
 export function modelSpec(modelType: string | null): ModelSpec | null {
   return modelType === null ? null : SPECS.get(modelType) ?? null;
 }
 
-/** Every model type the registry supports, sorted. */
+/** Lists every model type the registry supports, sorted. */
 export function supportedModelTypes(): string[] {
   return [...SPECS.keys()].sort();
 }

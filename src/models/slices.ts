@@ -8,7 +8,7 @@ import type { LayoutFamily, SourceSlice } from '../plan/types';
 import { tensorByteSize } from '../safetensors';
 import type { DType, TensorInfo } from '../safetensors/types';
 
-/** A tensor and the shard that holds it. */
+/** A tensor and the shard that contains it. */
 export interface LocatedTensor {
   readonly info: TensorInfo;
   readonly shard: string;
@@ -35,28 +35,28 @@ export interface FusedModule {
 }
 
 /**
- * What the expanders share while one rule runs: the parsed config, every tensor of the checkpoint, and
- * the tensors of quantized modules they split or refused (reported once per plan, not per layer).
+ * State the expanders share while one rule runs: the parsed config, every tensor of the checkpoint, and
+ * the tensors of quantized modules they split or rejected, which are reported once per plan, not per layer.
  */
 export interface ExpandContext {
   readonly config: ModelConfig | null;
   readonly tensors: ReadonlyMap<string, LocatedTensor>;
   readonly mxfp4Split: string[];
-  readonly fp8Refused: string[];
+  readonly fp8Rejected: string[];
 }
 
-/** `[a, b, c]` for messages. */
+/** Formats a shape as `[a, b, c]` for messages. */
 export function shapeText(shape: readonly number[]): string {
   return `[${shape.join(', ')}]`;
 }
 
-/** A DefuserError for a fused tensor whose shape does not fit its layout. */
+/** Builds the DefuserError for a fused tensor whose shape does not fit its layout. */
 export function layoutError(tensor: LocatedTensor, expected: string, detail = ''): DefuserError {
   return new DefuserError('invalid-layout',
     `Tensor "${tensor.info.name}" in ${tensor.shard} has shape ${shapeText(tensor.info.shape)}, expected ${expected}.${detail ? ` ${detail}` : ''}`);
 }
 
-/** Row-major strides of a shape, in elements. */
+/** Computes the row-major strides of a shape, in elements. */
 export function contiguousStrides(shape: readonly number[]): number[] {
   const strides = new Array<number>(shape.length);
   let step = 1;
@@ -67,7 +67,7 @@ export function contiguousStrides(shape: readonly number[]): number[] {
   return strides;
 }
 
-/** An output tensor that reads a strided view of `tensor`. */
+/** Builds an output tensor that reads a strided view of `tensor`. */
 export function stridedOutput(name: string, tensor: LocatedTensor, shape: readonly number[], offset: number, strides: readonly number[], text: string): SplitOutput {
   const dtype = tensor.info.dtype;
   return {
@@ -79,7 +79,7 @@ export function stridedOutput(name: string, tensor: LocatedTensor, shape: readon
   };
 }
 
-/** An output tensor that is one contiguous block of `tensor` (a slice along the first axis, or all of it). */
+/** Builds an output tensor that is one contiguous block of `tensor` (a slice along the first axis, or all of it). */
 export function blockOutput(name: string, tensor: LocatedTensor, shape: readonly number[], offset: number, text: string): SplitOutput {
   return stridedOutput(name, tensor, shape, offset, contiguousStrides(shape), text);
 }

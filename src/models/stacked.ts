@@ -5,6 +5,7 @@
  */
 import { CONFIG_ALIASES, configInteger } from '../checkpoint/config';
 import { DefuserError } from '../errors';
+import type { LayoutFamily } from '../plan/types';
 import type { StackedExpertsRule } from './registry';
 import {
   blockOutput, layoutError, shapeText, stridedOutput,
@@ -30,7 +31,7 @@ function isFp8(params: ReadonlyMap<string, LocatedTensor>): boolean {
   return false;
 }
 
-/** Where gate (half 0) or up (half 1) channel i sits among the 2I fused channels. */
+/** Locates gate (half 0) or up (half 1) channels among the 2I fused channels: first index and step. */
 function channelView(split: Split, half: 0 | 1, I: number): { first: number; step: number; text: string } {
   return split === 'halves'
     ? { first: half * I, step: 1, text: `${half * I}:${(half + 1) * I}` }
@@ -40,7 +41,7 @@ function channelView(split: Split, half: 0 | 1, I: number): { first: number; ste
 /**
  * Decides the orientation of a `from-config` module by comparing the shapes with the config's hidden and
  * expert intermediate sizes. Shapes alone never decide: [E, 2I, H] and [E, H, 2I] are told apart only
- * through the config, and refused when H equals 2I.
+ * through the config, and rejected when H equals 2I.
  */
 function orientationFromConfig(modulePath: string, gateUp: LocatedTensor | undefined, down: LocatedTensor | undefined, context: ExpandContext): Orientation {
   const hidden = configInteger(context.config, CONFIG_ALIASES.hidden);
@@ -128,8 +129,9 @@ function expandMxfp4(modulePath: string, params: ReadonlyMap<string, LocatedTens
     if (!blocks && !scales) continue;
     if (!blocks || !scales) {
       const present = (blocks ?? scales)!;
-      throw layoutError(present, 'a _blocks tensor with its _scales companion', `MXFP4 needs both; "${present.info.name}" has no partner.`);
+      throw layoutError(present, 'a _blocks tensor with its _scales companion', `MXFP4 needs both, and "${present.info.name}" has no partner.`);
     }
+
     requireRank(blocks, 4, '[experts, rows, groups, 16] (MXFP4 blocks, U8)');
     const [e, rows, groups, bytes] = blocks.info.shape as [number, number, number, number];
     if (blocks.info.dtype !== 'U8' || bytes !== 16) throw layoutError(blocks, '[experts, rows, groups, 16] of U8 (MXFP4 blocks)', `Its dtype is ${blocks.info.dtype}.`);
@@ -137,6 +139,7 @@ function expandMxfp4(modulePath: string, params: ReadonlyMap<string, LocatedTens
     if (experts !== null && e !== experts) throw layoutError(blocks, `${experts} experts like the other MXFP4 tensors of ${modulePath}`);
     experts = e;
     tensors.push(blocks, scales);
+
     if (blocks === downBlocks) {
       outputs.set(blocks.info.name, perExpertOutputs(modulePath, blocks, 'down_proj.weight_blocks', e, 'down_proj_blocks'));
       outputs.set(scales.info.name, perExpertOutputs(modulePath, scales, 'down_proj.weight_scales', e, 'down_proj_scales'));
@@ -164,6 +167,7 @@ function expandMxfp4(modulePath: string, params: ReadonlyMap<string, LocatedTens
       tensors.push(bias);
     }
   }
+
   const downBias = params.get('down_proj_bias');
   if (downBias && downBlocks) {
     checkBias(downBias, experts!, downBlocks.info.shape[1]!, downBlocks.info.name);
@@ -177,7 +181,7 @@ function expandMxfp4(modulePath: string, params: ReadonlyMap<string, LocatedTens
 /** Expands one stacked experts module, or returns null when its tensors are not stacked experts. */
 export function expandStacked(modulePath: string, params: ReadonlyMap<string, LocatedTensor>, rule: StackedExpertsRule, context: ExpandContext): FusedModule | null {
   if (isFp8(params)) {
-    context.fp8Refused.push(...[...params.values()].map((tensor) => tensor.info.name));
+    context.fp8Rejected.push(...[...params.values()].map((tensor) => tensor.info.name));
     return null;
   }
   // A suffix this module does not know (another quantization scheme) leaves the whole module alone.
@@ -252,6 +256,7 @@ export function expandStacked(modulePath: string, params: ReadonlyMap<string, Lo
     }
   }
 
-  const family = rule.split === 'interleaved' ? 'stacked-transposed-interleaved' : transposed ? 'stacked-transposed' : 'stacked';
+  let family: LayoutFamily = transposed ? 'stacked-transposed' : 'stacked';
+  if (rule.split === 'interleaved') family = 'stacked-transposed-interleaved';
   return { modulePath, family, experts, tensors, outputs };
 }

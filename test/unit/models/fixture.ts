@@ -41,7 +41,7 @@ export function get(config: Config, dotted: string): number {
 export class UniqueFill {
   private next = 1;
 
-  /** A new tensor of this shape with unused values. */
+  /** Creates a tensor of this shape filled with values not used before. */
   tensor(shape: readonly number[]): Tensor {
     const count = shape.reduce((product, n) => product * n, 1);
     const data = new Float32Array(count);
@@ -50,7 +50,7 @@ export class UniqueFill {
   }
 }
 
-/** The flat row-major index of a multi-index, computed independently of the code under test. */
+/** Computes the flat row-major index of a multi-index, independently of the code under test. */
 function flatIndex(shape: readonly number[], index: readonly number[]): number {
   if (index.length !== shape.length) throw new Error(`index ${index.join(',')} does not fit shape ${shape.join(',')}`);
   let flat = 0;
@@ -61,7 +61,7 @@ function flatIndex(shape: readonly number[], index: readonly number[]): number {
   return flat;
 }
 
-/** Element of a tensor at a multi-index. */
+/** Reads the element of a tensor at a multi-index. */
 export function at(tensor: Tensor, ...index: number[]): number {
   return tensor.data[flatIndex(tensor.shape, index)]!;
 }
@@ -81,12 +81,12 @@ export function build(shape: readonly number[], value: (index: readonly number[]
   return { shape, data };
 }
 
-/** The raw bytes of a float32 tensor. */
+/** Wraps a float32 tensor as raw little-endian bytes. */
 export function raw(tensor: Tensor): RawTensor {
   return { dtype: 'F32', shape: tensor.shape, bytes: new Uint8Array(tensor.data.buffer, tensor.data.byteOffset, tensor.data.byteLength) };
 }
 
-/** A float32 tensor read back from a file. */
+/** Decodes a float32 tensor read back from a file. */
 export function fromStored(stored: StoredTensor): Tensor {
   if (stored.dtype !== 'F32') throw new Error(`expected F32, found ${stored.dtype}`);
   const copy = Uint8Array.from(stored.bytes);

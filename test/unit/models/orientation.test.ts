@@ -31,7 +31,7 @@ async function withCheckpoint(cfg: Config, tensors: ReadonlyMap<string, RawTenso
 }
 
 for (const [label, layout, family] of [['[E, 2I, H] (Transformers 5 save)', stacked, 'stacked'], ['[E, H, 2I] (Hub)', stackedTransposed, 'stacked-transposed']] as const) {
-  test(`qwen3_vl_moe ${label} is read in its orientation`, async () => {
+  test(`qwen3_vl_moe ${label} orientation`, async () => {
     const sizes = { E: 2, I: 3, H: 10 };
     const fused = (layout as Layout).fused(PREFIX, sizes, new UniqueFill());
     await withCheckpoint(config(sizes.H, sizes.I), new Map([...fused].map(([name, value]) => [name, raw(value)])), async (dir) => {
@@ -44,7 +44,7 @@ for (const [label, layout, family] of [['[E, 2I, H] (Transformers 5 save)', stac
   });
 }
 
-test('qwen3_vl_moe with hidden = 2 × intermediate is rejected', async () => {
+test('qwen3_vl_moe ambiguous sizes rejected', async () => {
   const fused = stacked.fused(PREFIX, { E: 2, I: 4, H: 8 }, new UniqueFill());
   await withCheckpoint(config(8, 4), new Map([...fused].map(([name, value]) => [name, raw(value)])), async (dir) => {
     const checkpoint = await openCheckpoint(path.join(dir, 'in'));
@@ -59,7 +59,7 @@ test('qwen3_vl_moe with hidden = 2 × intermediate is rejected', async () => {
   });
 });
 
-test('qwen3_vl_moe without moe_intermediate_size is rejected', async () => {
+test('qwen3_vl_moe missing size rejected', async () => {
   const fused = stacked.fused(PREFIX, { E: 2, I: 3, H: 10 }, new UniqueFill());
   await withCheckpoint(config(10, null), new Map([...fused].map(([name, value]) => [name, raw(value)])), async (dir) => {
     const checkpoint = await openCheckpoint(path.join(dir, 'in'));
@@ -72,7 +72,7 @@ test('qwen3_vl_moe without moe_intermediate_size is rejected', async () => {
   });
 });
 
-test('qwen3_vl_moe shapes that fit neither orientation are invalid', async () => {
+test('qwen3_vl_moe mismatched shapes invalid', async () => {
   const fused = stacked.fused(PREFIX, { E: 2, I: 3, H: 10 }, new UniqueFill());
   await withCheckpoint(config(12, 3), new Map([...fused].map(([name, value]) => [name, raw(value)])), async (dir) => {
     const checkpoint = await openCheckpoint(path.join(dir, 'in'));

@@ -1,7 +1,7 @@
 /**
  * Quantized fused experts. gpt_oss MXFP4 blocks and scales are split row-wise without touching the
  * packed bytes (gate = even rows, up = odd rows, as in the dequantized model); FP8 block-scaled fused
- * experts are left unsplit with a warning. The plan must say which one happened.
+ * experts are left unsplit with a warning. The plan warning states which of the two happened.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +22,7 @@ function bytes(shape: readonly number[], random: () => number, low = 0, high = 2
 
 /**
  * Dequantizes MXFP4 rows: blocks [rows, groups, 16] and scales [rows, groups] give a [rows, groups × 32]
- * matrix; byte k of a group holds element 2k in its low nibble and 2k+1 in its high nibble.
+ * matrix. Byte k of a group contains element 2k in its low nibble and element 2k+1 in its high nibble.
  */
 function dequantize(blocks: Uint8Array, scales: Uint8Array, rows: number, groups: number, firstRow = 0, rowStep = 1, count = rows): number[][] {
   const matrix: number[][] = [];
@@ -54,7 +54,7 @@ function glu(gate: number, up: number): number {
   return (u + 1) * g / (1 + Math.exp(-1.702 * g));
 }
 
-test('gpt_oss MXFP4 blocks, scales and biases are split along interleaved rows', async () => {
+test('gpt_oss MXFP4 interleaved row split', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'defuser-mxfp4-'));
   try {
     const [E, I, H] = [2, 32, 64];
@@ -131,7 +131,7 @@ test('gpt_oss MXFP4 blocks, scales and biases are split along interleaved rows',
   }
 });
 
-test('FP8 block-scaled fused experts are not split and the plan warns', async () => {
+test('FP8 fused experts left unsplit', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'defuser-fp8-'));
   try {
     const [E, I, H] = [2, 4, 6];

@@ -1,6 +1,6 @@
 /**
- * `defuser plan` on a checkpoint whose model_type the registry does not know: the command lists the
- * fused-looking tensors, says the type is not supported and splits nothing. Runs the real command line
+ * `defuser plan` on a checkpoint whose model_type is not in the registry: the command lists the
+ * fused-looking tensors, reports that the type is not supported and splits nothing. Runs the real command line
  * in a child process.
  */
 import assert from 'node:assert/strict';
@@ -15,7 +15,7 @@ import { raw, UniqueFill, writeCheckpoint } from './fixture';
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
-test('plan lists fused tensors of an unsupported model type', async () => {
+test('plan on unsupported model type', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'defuser-unsupported-'));
   try {
     const fill = new UniqueFill();
