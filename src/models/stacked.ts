@@ -21,6 +21,7 @@ const KNOWN_PARAMS = new Set([
 ]);
 
 type Orientation = 'out_in' | 'in_out';
+const TEXT_FIRST = [['text_config'], []] as const;
 type Split = StackedExpertsRule['split'];
 const HALVES = [[0, 'gate_proj'], [1, 'up_proj']] as const;
 
@@ -44,8 +45,9 @@ function channelView(split: Split, half: 0 | 1, I: number): { first: number; ste
  * through the config, and rejected when H equals 2I.
  */
 function orientationFromConfig(modulePath: string, gateUp: LocatedTensor | undefined, down: LocatedTensor | undefined, context: ExpandContext): Orientation {
-  const hidden = configInteger(context.config, CONFIG_ALIASES.hidden);
-  const intermediate = configInteger(context.config, CONFIG_ALIASES.expertIntermediate);
+  // The text sizes come first: a multimodal root config can carry another tower's hidden_size.
+  const hidden = configInteger(context.config, CONFIG_ALIASES.hidden, TEXT_FIRST);
+  const intermediate = configInteger(context.config, CONFIG_ALIASES.expertIntermediate, TEXT_FIRST);
   const probe = (gateUp ?? down)!;
   if (hidden === null || intermediate === null) {
     throw new DefuserError('ambiguous-orientation',
