@@ -113,6 +113,7 @@ function add(modelType: string, ...rules: SplitRule[]): void {
   SPECS.set(modelType, { modelType, rules });
 }
 
+// NOTE: deepseek_ocr2's split was checked on state-dict shapes and expert flags only; no forward was run.
 for (const modelType of STANDARD_STACKED_TYPES) add(modelType, STACKED);
 for (const [modelType, router] of MIXTRAL_NAMED_TYPES) add(modelType, STACKED, { kind: 'legacy-rename', router });
 for (const modelType of DENSE_TYPES) add(modelType, DENSE);
