@@ -41,7 +41,7 @@ function collect<T>(groups: Map<string, Map<string, LocatedTensor>>, expand: (pa
  * that need sizes (orientation, identity experts, flattened experts) read them from it.
  */
 export function findFusedModules(tensors: ReadonlyMap<string, LocatedTensor>, rule: SplitRule, config: ModelConfig | null = null): FoundModules {
-  const context: ExpandContext = { config, tensors, mxfp4Split: [], fp8Rejected: [] };
+  const context: ExpandContext = { config, tensors, mxfp4Split: [], fp8Split: [], fp8Rejected: [], fp8Reasons: new Set() };
   let modules: FusedModule[];
   switch (rule.kind) {
     case 'stacked':
@@ -75,14 +75,21 @@ export function findFusedModules(tensors: ReadonlyMap<string, LocatedTensor>, ru
       tensors: context.mxfp4Split,
     });
   }
+  if (context.fp8Split.length > 0) {
+    warnings.push({
+      kind: 'quantized',
+      message: `${context.fp8Split.length} FP8 fused tensor(s) are split along their scale blocks without dequantizing: each expert's float8 rows keep their bytes and take the weight_scale_inv rows that cover them, written as <expert>.<projection>.weight and .weight_scale_inv. Tensors: ${listNames(context.fp8Split)}.`,
+      tensors: context.fp8Split,
+    });
+  }
   if (context.fp8Rejected.length > 0) {
     warnings.push({
       kind: 'quantized',
-      message: `${context.fp8Rejected.length} FP8 fused tensor(s) with block scales (weight_scale_inv) are not split: a scale block can cover both gate and up channels, and Defuser does not split quantized FP8 experts. They are copied unchanged; convert a BF16 release instead. Tensors: ${listNames(context.fp8Rejected)}.`,
+      message: `${context.fp8Rejected.length} FP8 fused tensor(s) with block scales (weight_scale_inv) are not split, because ${[...context.fp8Reasons].join(', and ')}. They are copied unchanged. To defuse them, dequantize first or convert a BF16 release. Tensors: ${listNames(context.fp8Rejected)}.`,
       tensors: context.fp8Rejected,
     });
   }
-  return { modules, warnings, explained: [...context.mxfp4Split, ...context.fp8Rejected] };
+  return { modules, warnings, explained: [...context.mxfp4Split, ...context.fp8Split, ...context.fp8Rejected] };
 }
 
 /**

@@ -42,7 +42,10 @@ export interface ExpandContext {
   readonly config: ModelConfig | null;
   readonly tensors: ReadonlyMap<string, LocatedTensor>;
   readonly mxfp4Split: string[];
+  readonly fp8Split: string[];
   readonly fp8Rejected: string[];
+  /** Reasons FP8 modules were rejected, each stated once. */
+  readonly fp8Reasons: Set<string>;
 }
 
 /** Formats a shape as `[a, b, c]` for messages. */

@@ -1,11 +1,12 @@
 /**
  * Stacked experts: `<prefix>.experts.gate_up_proj` and `.down_proj` with all experts on the first axis,
  * in either orientation, gate and up as halves or interleaved, with optional per-expert biases, identity
- * expert slots, and MXFP4-packed blocks. FP8 block-scaled tensors are refused.
+ * expert slots, MXFP4-packed blocks and FP8 block-scaled weights.
  */
 import { CONFIG_ALIASES, configInteger } from '../checkpoint/config';
 import { DefuserError } from '../errors';
 import type { LayoutFamily } from '../plan/types';
+import { expandFp8, isFp8Module } from './fp8';
 import type { StackedExpertsRule } from './registry';
 import {
   blockOutput, layoutError, shapeText, stridedOutput,
@@ -24,13 +25,6 @@ type Orientation = 'out_in' | 'in_out';
 const TEXT_FIRST = [['text_config'], []] as const;
 type Split = StackedExpertsRule['split'];
 const HALVES = [[0, 'gate_proj'], [1, 'up_proj']] as const;
-
-function isFp8(params: ReadonlyMap<string, LocatedTensor>): boolean {
-  for (const [param, tensor] of params) {
-    if (/scale_inv$|_scale$/.test(param) || tensor.info.dtype.startsWith('F8')) return true;
-  }
-  return false;
-}
 
 /** Locates gate (half 0) or up (half 1) channels among the 2I fused channels: first index and step. */
 function channelView(split: Split, half: 0 | 1, I: number): { first: number; step: number; text: string } {
@@ -182,10 +176,7 @@ function expandMxfp4(modulePath: string, params: ReadonlyMap<string, LocatedTens
 
 /** Expands one stacked experts module, or returns null when its tensors are not stacked experts. */
 export function expandStacked(modulePath: string, params: ReadonlyMap<string, LocatedTensor>, rule: StackedExpertsRule, context: ExpandContext): FusedModule | null {
-  if (isFp8(params)) {
-    context.fp8Rejected.push(...[...params.values()].map((tensor) => tensor.info.name));
-    return null;
-  }
+  if (isFp8Module(params)) return expandFp8(modulePath, params, rule, context);
   // A suffix this module does not know (another quantization scheme) leaves the whole module alone.
   if ([...params.keys()].some((param) => !KNOWN_PARAMS.has(param))) return null;
   if (params.has('gate_up_proj_blocks') || params.has('down_proj_blocks')) return expandMxfp4(modulePath, params, rule.split, context);

@@ -1,7 +1,8 @@
 /**
  * Quantized fused experts. gpt_oss MXFP4 blocks and scales are split row-wise without touching the
- * packed bytes (gate = even rows, up = odd rows, as in the dequantized model); FP8 block-scaled fused
- * experts are left unsplit with a warning. The plan warning states which of the two happened.
+ * packed bytes (gate = even rows, up = odd rows, as in the dequantized model). FP8 block-scaled fused
+ * experts are split along whole scale blocks, or left unsplit when a block would straddle gate and up.
+ * The plan warning states which of these happened.
  */
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -131,7 +132,7 @@ test('gpt_oss MXFP4 interleaved row split', async () => {
   }
 });
 
-test('FP8 fused experts left unsplit', async () => {
+test('FP8 without block size left unsplit', async () => {
   const dir = await mkdtemp(path.join(tmpdir(), 'defuser-fp8-'));
   try {
     const [E, I, H] = [2, 4, 6];
@@ -149,10 +150,114 @@ test('FP8 fused experts left unsplit', async () => {
     assert.deepEqual(plan.candidates, []);
     assert.equal(plan.warnings.length, 1);
     assert.equal(plan.warnings[0]!.kind, 'quantized');
-    assert.match(plan.warnings[0]!.message, /^4 FP8 fused tensor\(s\) with block scales \(weight_scale_inv\) are not split: .*copied unchanged/);
+    assert.match(plan.warnings[0]!.message, /^4 FP8 fused tensor\(s\) with block scales \(weight_scale_inv\) are not split, because config\.json has no quantization_config\.weight_block_size.*They are copied unchanged\./);
     assert.match(plan.warnings[0]!.message, /model\.layers\.0\.mlp\.experts\.gate_up_proj_scale_inv/);
     assert.deepEqual([...plan.warnings[0]!.tensors!].sort(), [...input.keys()].sort());
     assert.deepEqual([...output.keys()].sort(), [...input.keys()].sort());
+    for (const [name, tensor] of input) assert.ok(output.get(name)!.bytes.equals(tensor.bytes), `${name} is copied unchanged`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+/** Decodes one float8 E4M3 (fn) byte: 1 sign bit, 4 exponent bits with bias 7, 3 mantissa bits. */
+function e4m3(byte: number): number {
+  const sign = byte & 0x80 ? -1 : 1;
+  const exponent = (byte >> 3) & 0x0f;
+  const mantissa = byte & 0x07;
+  return sign * (exponent === 0 ? (mantissa / 8) * 2 ** -6 : (1 + mantissa / 8) * 2 ** (exponent - 7));
+}
+
+/** Random float8 E4M3 bytes without the NaN patterns 0x7f and 0xff. */
+function fp8Bytes(shape: readonly number[], random: () => number): RawTensor {
+  const tensor = bytes(shape, random);
+  for (let k = 0; k < tensor.bytes.length; k++) if ((tensor.bytes[k]! & 0x7f) === 0x7f) tensor.bytes[k] = tensor.bytes[k]! ^ 1;
+  return { ...tensor, dtype: 'F8_E4M3' };
+}
+
+/** Dequantizes a [rows, columns] float8 matrix with one scale per [blockRows, blockColumns] block. */
+function dequantizeFp8(weight: Uint8Array, scales: Float32Array, rows: number, columns: number, block: readonly [number, number], first = 0, scaleFirst = 0): number[][] {
+  const scaleColumns = Math.ceil(columns / block[1]);
+  return Array.from({ length: rows }, (_, r) => Array.from({ length: columns }, (_, c) =>
+    e4m3(weight[first + r * columns + c]!) * scales[scaleFirst + Math.floor(r / block[0]) * scaleColumns + Math.floor(c / block[1])]!));
+}
+
+test('FP8 experts split along scale blocks', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'defuser-fp8-split-'));
+  try {
+    const [E, I, H] = [2, 4, 6];
+    const block = [2, 4] as const;
+    const random = mulberry32(11);
+    const fill = new UniqueFill();
+    const prefix = 'model.layers.0.mlp.experts';
+    const gateUpScales = fill.tensor([E, (2 * I) / block[0], Math.ceil(H / block[1])]);
+    const downScales = fill.tensor([E, H / block[0], I / block[1]]);
+    const input = new Map<string, RawTensor>([
+      [`${prefix}.gate_up_proj`, fp8Bytes([E, 2 * I, H], random)],
+      [`${prefix}.gate_up_proj_scale_inv`, raw(gateUpScales)],
+      [`${prefix}.down_proj`, fp8Bytes([E, H, I], random)],
+      [`${prefix}.down_proj_scale_inv`, raw(downScales)],
+    ]);
+    const config = { model_type: 'qwen3_moe', num_experts: E, moe_intermediate_size: I, hidden_size: H, quantization_config: { quant_method: 'fp8', weight_block_size: block } };
+    await writeCheckpoint(path.join(dir, 'in'), config, input);
+    const { plan, output } = await convertFolder(path.join(dir, 'in'), path.join(dir, 'out'));
+
+    assert.equal(plan.warnings.length, 1);
+    assert.equal(plan.warnings[0]!.kind, 'quantized');
+    assert.match(plan.warnings[0]!.message, /^4 FP8 fused tensor\(s\) are split along their scale blocks without dequantizing: .*\.weight and \.weight_scale_inv/);
+    assert.deepEqual(plan.candidates.map((candidate) => candidate.family), ['stacked']);
+
+    const names: string[] = [];
+    for (let e = 0; e < E; e++) for (const projection of ['gate_proj', 'up_proj', 'down_proj']) names.push(`${prefix}.${e}.${projection}.weight`, `${prefix}.${e}.${projection}.weight_scale_inv`);
+    assert.deepEqual([...output.keys()].sort(), names.sort());
+
+    const gateUp = input.get(`${prefix}.gate_up_proj`)!.bytes;
+    const down = input.get(`${prefix}.down_proj`)!.bytes;
+    const random2 = mulberry32(12);
+    for (let e = 0; e < E; e++) {
+      const get = (leaf: string): StoredTensor => output.get(`${prefix}.${e}.${leaf}`)!;
+      assert.equal(get('gate_proj.weight').dtype, 'F8_E4M3');
+      assert.deepEqual(get('gate_proj.weight').shape, [I, H]);
+      assert.deepEqual(get('gate_proj.weight_scale_inv').shape, [I / block[0], Math.ceil(H / block[1])]);
+      assert.deepEqual(get('down_proj.weight_scale_inv').shape, [H / block[0], I / block[1]]);
+
+      // Dequantized fused math against per-expert dequantized math, each with its own scales.
+      const x = Array.from({ length: H }, () => random2() * 2 - 1);
+      const fusedGateUp = dequantizeFp8(gateUp, gateUpScales.data, 2 * I, H, block, e * 2 * I * H, e * gateUpScales.data.length / E);
+      const mixed = matVec(fusedGateUp, x, new Float32Array(2 * I));
+      const silu = (v: number): number => v / (1 + Math.exp(-v));
+      const hidden = Array.from({ length: I }, (_, i) => silu(mixed[i]!) * mixed[I + i]!);
+      const reference = matVec(dequantizeFp8(down, downScales.data, H, I, block, e * H * I, e * downScales.data.length / E), hidden, new Float32Array(H));
+
+      const linear = (projection: string, rows: number, columns: number, vector: readonly number[]): number[] =>
+        matVec(dequantizeFp8(get(`${projection}.weight`).bytes, f32(get(`${projection}.weight_scale_inv`)), rows, columns, block), vector, new Float32Array(rows));
+      const gate = linear('gate_proj', I, H, x);
+      const up = linear('up_proj', I, H, x);
+      const actual = linear('down_proj', H, I, gate.map((g, i) => silu(g) * up[i]!));
+      assert.ok(relativeError(reference, actual) < 1e-5, `expert ${e}: ${reference.join(', ')} vs ${actual.join(', ')}`);
+      assert.ok(reference.some((value) => value !== 0));
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('FP8 block straddling gate and up rejected', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'defuser-fp8-straddle-'));
+  try {
+    const [E, I, H] = [2, 3, 4];
+    const random = mulberry32(13);
+    const prefix = 'model.layers.0.mlp.experts';
+    const input = new Map<string, RawTensor>([
+      [`${prefix}.gate_up_proj`, fp8Bytes([E, 2 * I, H], random)],
+      [`${prefix}.gate_up_proj_scale_inv`, raw(new UniqueFill().tensor([E, 3, 2]))],
+    ]);
+    const config = { model_type: 'qwen3_moe', num_experts: E, moe_intermediate_size: I, hidden_size: H, quantization_config: { weight_block_size: [2, 2] } };
+    await writeCheckpoint(path.join(dir, 'in'), config, input);
+    const { plan, output } = await convertFolder(path.join(dir, 'in'), path.join(dir, 'out'));
+    assert.deepEqual(plan.candidates, []);
+    assert.equal(plan.warnings.length, 1);
+    assert.match(plan.warnings[0]!.message, /not split, because the intermediate size 3 of model\.layers\.0\.mlp\.experts\.gate_up_proj is not a multiple of the block height 2, so a scale block would cover gate and up rows\./);
     for (const [name, tensor] of input) assert.ok(output.get(name)!.bytes.equals(tensor.bytes), `${name} is copied unchanged`);
   } finally {
     await rm(dir, { recursive: true, force: true });
