@@ -1,6 +1,6 @@
 /**
  * FP8 stacked experts with block scales: `gate_up_proj` / `down_proj` in a float8 dtype and
- * `gate_up_proj_scale_inv` / `down_proj_scale_inv` holding one scale per block of
+ * `gate_up_proj_scale_inv` / `down_proj_scale_inv` containing one scale per block of
  * `quantization_config.weight_block_size` [rows, columns]. They are split only where every scale block
  * belongs to one projection of one expert; anything else is rejected and copied unchanged.
  */
@@ -42,6 +42,7 @@ export function expandFp8(modulePath: string, params: ReadonlyMap<string, Locate
 
   const unknown = [...params.keys()].filter((param) => !FP8_PARAMS.has(param));
   if (unknown.length > 0) return reject(`${modulePath} also stores ${unknown.join(', ')}, which the split would not carry`);
+  if (rule.routedExpertsFields) return reject(`${modulePath} has identity expert slots, which the FP8 split does not handle`);
   if (rule.orientation !== 'out_in' || rule.split !== 'halves') return reject(`${modulePath} is not stored as [experts, 2 × intermediate, hidden] with gate and up as halves`);
   const block = weightBlockSize(context);
   if (!block) return reject('config.json has no quantization_config.weight_block_size, so the scale blocks are unknown');

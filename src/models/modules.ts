@@ -57,7 +57,7 @@ export function findFusedModules(tensors: ReadonlyMap<string, LocatedTensor>, ru
       modules = collect(groupByModule(tensors, PARALLEL_PARAM), (path, params) => expandParallel(path, params, rule, context)).flat();
       break;
     case 'dense':
-      modules = collect(groupByModule(tensors, DENSE_PARAM), (path, params) => expandDense(path, params, rule));
+      modules = collect(groupByModule(tensors, DENSE_PARAM), (path, params) => expandDense(path, params, rule, context));
       break;
     case 'legacy-rename':
       modules = collect(groupByModule(tensors, LEGACY_PARAM), (path, params) => expandLegacy(path, params, rule));

@@ -263,3 +263,26 @@ test('FP8 block straddling gate and up rejected', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('FP8 dense MLP left unsplit', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'defuser-fp8-dense-'));
+  try {
+    const random = mulberry32(14);
+    const input = new Map<string, RawTensor>([
+      ['model.layers.0.mlp.gate_up_proj.weight', fp8Bytes([8, 4], random)],
+      ['model.layers.0.mlp.gate_up_proj.weight_scale_inv', raw(new UniqueFill().tensor([1, 1]))],
+      ['model.layers.0.mlp.down_proj.weight', fp8Bytes([4, 4], random)],
+    ]);
+    const config = { model_type: 'phi3', intermediate_size: 4, hidden_size: 4, quantization_config: { weight_block_size: [128, 128] } };
+    await writeCheckpoint(path.join(dir, 'in'), config, input);
+    const { plan, output } = await convertFolder(path.join(dir, 'in'), path.join(dir, 'out'));
+    assert.deepEqual(plan.candidates, []);
+    assert.equal(plan.warnings.length, 1);
+    assert.equal(plan.warnings[0]!.kind, 'quantized');
+    assert.match(plan.warnings[0]!.message, /^2 FP8 fused tensor\(s\) .* not split, because fused dense FP8 MLPs are not split\./);
+    assert.deepEqual([...plan.warnings[0]!.tensors!].sort(), ['model.layers.0.mlp.gate_up_proj.weight', 'model.layers.0.mlp.gate_up_proj.weight_scale_inv']);
+    for (const [name, tensor] of input) assert.ok(output.get(name)!.bytes.equals(tensor.bytes), `${name} is copied unchanged`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
