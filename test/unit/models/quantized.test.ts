@@ -279,7 +279,7 @@ test('FP8 dense MLP left unsplit', async () => {
     assert.deepEqual(plan.candidates, []);
     assert.equal(plan.warnings.length, 1);
     assert.equal(plan.warnings[0]!.kind, 'quantized');
-    assert.match(plan.warnings[0]!.message, /^2 FP8 fused tensor\(s\) .* not split, because fused dense FP8 MLPs are not split\./);
+    assert.match(plan.warnings[0]!.message, /^2 FP8 fused tensor\(s\) .* not split, because splitting fused dense FP8 MLPs is not supported\./);
     assert.deepEqual([...plan.warnings[0]!.tensors!].sort(), ['model.layers.0.mlp.gate_up_proj.weight', 'model.layers.0.mlp.gate_up_proj.weight_scale_inv']);
     for (const [name, tensor] of input) assert.ok(output.get(name)!.bytes.equals(tensor.bytes), `${name} is copied unchanged`);
   } finally {
