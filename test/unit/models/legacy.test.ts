@@ -6,13 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { openCheckpoint, planDefusion } from '../../../src';
 import { GOLDEN_ROOT, readAllTensors, readCheckpointTensors } from '../helpers/tensors';
-import { convertFolder } from './fixture';
+import { SafetensorsWriter } from '../../../src/safetensors';
+import { convertFolder, raw, UniqueFill, writeCheckpoint } from './fixture';
+import { legacy } from './layouts';
 
 /**
  * Cases whose original format differs from the defused one in tensors outside the experts, which a load
@@ -83,4 +85,39 @@ test('legacy renames in the plan', async () => {
   assert.ok(plan.added.some((tensor) => tensor.name === 'model.layers.0.mlp.experts.0.up_proj.weight' && tensor.source.tensor.endsWith('.w3.weight')));
   assert.ok(plan.added.some((tensor) => tensor.name === 'model.layers.0.mlp.experts.0.down_proj.weight' && tensor.source.tensor.endsWith('.w2.weight')));
   assert.ok(plan.added.some((tensor) => tensor.name === 'model.layers.0.mlp.gate.weight'));
+});
+
+test('sharded legacy renames reach the index', async () => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'defuser-legacy-sharded-'));
+  try {
+    const fill = new UniqueFill();
+    const layout = legacy('gate');
+    const shards = [0, 1].map((layer) => layout.fused(`model.layers.${layer}`, { E: 2, I: 3, H: 4 }, fill));
+    const weightMap: Record<string, string> = {};
+    await writeCheckpoint(path.join(dir, 'in'), { model_type: 'mixtral', num_local_experts: 2, intermediate_size: 3, hidden_size: 4 }, new Map());
+    await rm(path.join(dir, 'in', 'model.safetensors'));
+    for (const [index, tensors] of shards.entries()) {
+      const file = `model-0000${index + 1}-of-00002.safetensors`;
+      const writer = await SafetensorsWriter.create(path.join(dir, 'in', file), [...tensors].map(([name, tensor]) => ({ name, dtype: 'F32', shape: tensor.shape })));
+      for (const [name, tensor] of tensors) {
+        await writer.write(raw(tensor).bytes);
+        weightMap[name] = file;
+      }
+      await writer.close();
+    }
+    await writeFile(path.join(dir, 'in', 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
+
+    const { output } = await convertFolder(path.join(dir, 'in'), path.join(dir, 'out'));
+    const index = JSON.parse(await readFile(path.join(dir, 'out', 'model.safetensors.index.json'), 'utf8')) as { weight_map: Record<string, string> };
+    const expected = new Map<string, string>();
+    for (const [shard, tensors] of shards.entries()) {
+      const layer = `model.layers.${shard}`;
+      for (const name of layout.expected(layer, { E: 2, I: 3, H: 4 }, tensors).keys()) expected.set(name, `model-0000${shard + 1}-of-00002.safetensors`);
+    }
+    assert.deepEqual(Object.keys(index.weight_map).sort(), [...expected.keys()].sort());
+    for (const [name, file] of expected) assert.equal(index.weight_map[name], file, `shard of ${name}`);
+    assert.deepEqual([...output.keys()].sort(), [...expected.keys()].sort());
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });
