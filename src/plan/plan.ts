@@ -52,7 +52,7 @@ function decide(module: FusedModule, filter: CompiledFilter, maxLayers: number |
   }
 }
 
-/** Finds every fused module the registry knows for this checkpoint's model type. */
+/** Finds every fused module the registry supports for this checkpoint's model type. */
 export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]; warnings: PlanWarning[] } {
   const tensors = collectTensors(checkpoint);
   const warnings: PlanWarning[] = [];
@@ -64,7 +64,7 @@ export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]
       const typeText = checkpoint.modelType === null ? 'has no model_type in config.json' : `has model_type "${checkpoint.modelType}"`;
       warnings.push({
         kind: 'unsupported-model-type',
-        message: `The checkpoint ${typeText}, which Defuser does not support yet, and holds ${fusedLooking.length} tensor(s) that look fused: ${listNames(fusedLooking)}. Nothing will be split. Supported model types: ${supportedModelTypes().join(', ')}.`,
+        message: `The checkpoint ${typeText}, which Defuser does not support yet, and contains ${fusedLooking.length} tensor(s) that look fused: ${listNames(fusedLooking)}. Nothing will be split. Supported model types: ${supportedModelTypes().join(', ')}.`,
         tensors: fusedLooking,
       });
     }

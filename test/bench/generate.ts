@@ -31,7 +31,7 @@ function config(layers: number): Record<string, unknown> {
 
 /**
  * Writes `layers` MoE layers, one shard per layer (about 1.5 GiB each), filled with a repeating
- * pseudo-random pattern so that the disk sees real data.
+ * pseudo-random pattern, so the files contain real, non-zero data.
  */
 export async function writeBenchCheckpoint(folder: string, layers: number): Promise<number> {
   await mkdir(folder, { recursive: true });

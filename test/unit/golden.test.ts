@@ -58,7 +58,7 @@ for (const name of cases) {
 
   test(`golden ${name}: full conversion`, { skip }, async (context) => {
     // Where Defuser's own output is wrong (gpt_oss interleave, dbrx and llama4 orientation), the
-    // expected tensors were computed from the fused layout instead; the note says how.
+    // expected tensors were computed from the fused layout instead, as the note describes.
     if (golden.expected_source.startsWith('computed')) context.diagnostic(`expected tensors differ from Defuser's: ${golden.expected_source}`);
     const actual = await convertTo(path.join(folder, 'input'), null, null);
     compareTensors(actual, readAllTensors(path.join(folder, 'expected.safetensors')), name);

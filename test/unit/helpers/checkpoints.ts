@@ -86,7 +86,7 @@ export async function withTempDir<T>(body: (dir: string) => Promise<T>): Promise
   }
 }
 
-/** A small Qwen3-MoE-style checkpoint: 2 layers, 4 experts, hidden 6, expert intermediate 4 (hidden ≠ I). */
+/** Returns the tensors of a small Qwen3-MoE-style checkpoint (defaults: 2 layers, 4 experts, hidden 6, expert intermediate 4, so hidden ≠ I). */
 export function qwenMoeTensors(layers = 2, experts = 4, hidden = 6, intermediate = 4, dtype: DType = 'F32'): TensorSpec[] {
   const tensors: TensorSpec[] = [{ name: 'model.embed_tokens.weight', dtype, shape: [10, hidden] }];
   for (let layer = 0; layer < layers; layer++) {
