@@ -65,6 +65,12 @@ Options:
 
 class UsageError extends Error {}
 
+/** Safetensors errors that mean a truncated or corrupted file rather than a wrong choice of file. */
+const DAMAGED_FILE_KINDS = new Set<string>([
+  'header-too-small', 'header-too-large', 'invalid-header-start', 'invalid-header', 'duplicate-key', 'invalid-metadata',
+  'invalid-tensor-info', 'invalid-shape', 'invalid-offset', 'tensor-size-mismatch', 'not-fully-covered', 'overflow', 'truncated',
+]);
+
 const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean' },
@@ -78,6 +84,28 @@ const OPTIONS = {
   unchanged: { type: 'boolean' },
   'symlink-other-files': { type: 'boolean' },
 } satisfies ParseArgsConfig['options'];
+
+/** Options that take a value; their values may start with "-", as negative rules ("-:regex") do. */
+const VALUE_OPTIONS = new Set(['--filter', '--out', '-o', '--max-layers']);
+
+/**
+ * Joins `--filter -:regex` into `--filter=-:regex`. Node's parseArgs rejects a separate value that
+ * starts with "-" as ambiguous, which would make every negative filter rule need the `=` form.
+ */
+function joinOptionValues(argv: readonly string[]): string[] {
+  const joined: string[] = [];
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index]!;
+    const value = argv[index + 1];
+    if (VALUE_OPTIONS.has(argument) && value !== undefined && value.startsWith('-') && value !== '--') {
+      joined.push(argument.startsWith('--') ? `${argument}=${value}` : `--out=${value}`);
+      index += 1;
+    } else {
+      joined.push(argument);
+    }
+  }
+  return joined;
+}
 
 function parseMaxLayers(value: string | undefined): number | null {
   if (value === undefined) return null;
@@ -162,7 +190,7 @@ async function convert(target: string, values: { out?: string; filter?: string[]
 export async function main(argv: readonly string[]): Promise<number> {
   let verbose = argv.includes('--verbose') || argv.includes('-v');
   try {
-    const { values, positionals } = parseArgs({ args: [...argv], options: OPTIONS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseArgs({ args: joinOptionValues(argv), options: OPTIONS, allowPositionals: true, strict: true });
     verbose = values.verbose ?? false;
     const [command, target, ...extra] = positionals;
     if (values.version) {
@@ -205,6 +233,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 130;
     }
     process.stderr.write(`defuser: ${error instanceof Error ? error.message : String(error)}\n`);
+    if (error instanceof SafetensorsError && DAMAGED_FILE_KINDS.has(error.kind)) {
+      process.stderr.write('The file is damaged or incomplete. Download it again (for example with huggingface-cli download) and retry.\n');
+    }
     if (verbose && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
     else if (!known) process.stderr.write('Run again with --verbose for the stack trace.\n');
     return 1;

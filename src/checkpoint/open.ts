@@ -104,7 +104,7 @@ async function readHeaders(root: string, shards: readonly string[]): Promise<Map
 export async function openCheckpoint(input: string): Promise<Checkpoint> {
   const given = path.resolve(input);
   const info = await statOrNull(given);
-  if (!info) throw new DefuserError('not-a-checkpoint', `${given} does not exist.`);
+  if (!info) throw new DefuserError('not-a-checkpoint', `${given} does not exist. Check the path to the checkpoint folder.`);
 
   let root = given;
   let loneFile: string | null = null;

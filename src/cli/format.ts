@@ -9,7 +9,7 @@ import { DTYPE_BITS } from '../safetensors';
 
 /** Describes a decision in words, with 1-based rule numbers as users count them. */
 export function describeDecision(decision: Decision, rules: readonly string[] | null): string {
-  const ruleText = (index: number): string => `rule ${index + 1} (${JSON.stringify(rules?.[index] ?? '')})`;
+  const ruleText = (index: number): string => `rule ${index + 1} ("${rules?.[index] ?? ''}")`;
   switch (decision.kind) {
     case 'defuse':
       return decision.rule === null ? 'defuse' : `defuse, matched by ${ruleText(decision.rule)}`;
@@ -99,7 +99,7 @@ export function formatProgress(progress: ConvertProgress, startedAt: number, ter
   const fraction = progress.bytesTotal > 0 ? progress.bytesDone / progress.bytesTotal : 1;
   const seconds = Math.max((Date.now() - startedAt) / 1000, 0.001);
   const rate = `${(progress.bytesDone / seconds / 1e6).toFixed(0)} MB/s`;
-  const counts = `${(progress.bytesDone / 1e9).toFixed(2)}/${(progress.bytesTotal / 1e9).toFixed(2)} GB, ${progress.tensorsDone}/${progress.tensorsTotal} tensors, ${rate}`;
+  const counts = `${(progress.bytesDone / 2 ** 30).toFixed(2)}/${(progress.bytesTotal / 2 ** 30).toFixed(2)} GiB, ${progress.tensorsDone}/${progress.tensorsTotal} tensors, ${rate}`;
   if (!terminal) return `${(fraction * 100).toFixed(0)}% ${counts}`;
   const width = 24;
   const filled = Math.round(fraction * width);

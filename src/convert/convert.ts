@@ -226,7 +226,7 @@ export async function convertCheckpoint(checkpoint: Checkpoint, plan: Plan, opti
     await rm(temporary, { recursive: true, force: true }).catch((cleanupError: unknown) => {
       logger.error(`Could not remove the temporary folder ${temporary}: ${String(cleanupError)}`);
     });
-    if (error instanceof DefuserError && error.kind === 'cancelled') logger.warn('Conversion cancelled; the partial output was removed.');
+    if (error instanceof DefuserError && error.kind === 'cancelled') logger.info('Conversion cancelled; the partial output was removed.');
     else logger.error(`Conversion failed; the partial output was removed: ${error instanceof Error ? error.message : String(error)}`);
     throw error;
   } finally {

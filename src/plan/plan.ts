@@ -61,7 +61,8 @@ export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]
 
   if (!spec) {
     if (fusedLooking.length > 0) {
-      const typeText = checkpoint.modelType === null ? 'has no model_type in config.json' : `has model_type "${checkpoint.modelType}"`;
+      const typeText = checkpoint.config === null ? 'has no config.json, so its model_type is unknown'
+        : checkpoint.modelType === null ? 'has no model_type in config.json' : `has model_type "${checkpoint.modelType}"`;
       warnings.push({
         kind: 'unsupported-model-type',
         message: `The checkpoint ${typeText}, which Defuser does not support yet, and contains ${fusedLooking.length} tensor(s) that look fused: ${listNames(fusedLooking)}. Nothing will be split. Supported model types: ${supportedModelTypes().join(', ')}.`,
@@ -178,6 +179,10 @@ export function buildPlan(
       }
     }
     outputShards.push({ file: shard, sourceShard: shard, tensors: names, dataBytes });
+  }
+
+  if (found.modules.length > 0 && added.length === 0) {
+    warnings.push({ kind: 'nothing-selected', message: `None of the ${found.modules.length} fused module(s) is selected by the filter rules and max layers, so a conversion would write an unchanged copy.` });
   }
 
   const bytesAfter = outputShards.reduce((sum, shard) => sum + shard.dataBytes, 0);

@@ -100,7 +100,8 @@ export type PlanWarningKind =
   | 'quantized'
   | 'ambiguous-orientation'
   | 'already-defused'
-  | 'unmatched-rule';
+  | 'unmatched-rule'
+  | 'nothing-selected';
 
 export interface PlanWarning {
   readonly kind: PlanWarningKind;

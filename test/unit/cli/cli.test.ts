@@ -1,7 +1,7 @@
 /** The `defuser` command as a user runs it: output, exit codes and one-line errors. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readdir } from 'node:fs/promises';
+import { readdir, stat, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
 import { readCheckpointTensors } from '../helpers/tensors';
@@ -41,6 +41,33 @@ test('cli plan with filter rules and json output', () => {
   const plan = JSON.parse(result.stdout) as { candidates: { modulePath: string; decision: { kind: string } }[]; ruleStats: { matches: number }[] };
   assert.deepEqual(plan.candidates.map((candidate) => candidate.decision.kind), ['not-matched', 'defuse']);
   assert.equal(plan.ruleStats[0]!.matches, 1);
+});
+
+test('cli takes negative rules without =', () => {
+  const result = defuser('plan', SAMPLE, '--filter', '+:experts', '--filter', '-:layers\\.0\\.', '--json');
+  assert.equal(result.status, 0, result.stderr);
+  const plan = JSON.parse(result.stdout) as { filter: string[]; candidates: { decision: { kind: string; rule?: number } }[] };
+  assert.deepEqual(plan.filter, ['+:experts', '-:layers\\.0\\.']);
+  assert.deepEqual(plan.candidates.map((candidate) => candidate.decision), [{ kind: 'excluded', rule: 1 }, { kind: 'defuse', rule: 0 }]);
+});
+
+test('cli warns when nothing is selected', () => {
+  const result = defuser('plan', SAMPLE, '--max-layers', '1', '--filter', '-:layers\\.1\\.');
+  assert.equal(result.status, 0, result.stderr);
+  assert.match(result.stdout, /Warning: None of the 2 fused module\(s\) is selected/);
+});
+
+test('cli names damaged files and the next step', async () => {
+  await withTempDir(async (dir) => {
+    const source = path.join(dir, 'source');
+    await writeCheckpoint(source, { config: qwenMoeConfig(), shards: { 'model.safetensors': qwenMoeTensors() } });
+    const file = path.join(source, 'model.safetensors');
+    await truncate(file, (await stat(file)).size - 10);
+    const result = defuser('plan', source);
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, new RegExp(`^defuser: Invalid safetensors file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(result.stderr, /The file is damaged or incomplete\. Download it again/);
+  });
 });
 
 test('cli reports an invalid rule in one line', () => {

@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => { void stop(); });
   process.on('SIGTERM', () => { void stop(); });
+  // Closing the terminal sends SIGHUP; code-server runs in its own process group and would outlive us.
+  process.on('SIGHUP', () => { void stop(); });
 }
 
 main().catch((error: unknown) => {
