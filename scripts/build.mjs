@@ -27,3 +27,26 @@ await Promise.all(entries.map((options) => build(options)));
 
 // The filter engine loads Oniguruma's WebAssembly at run time; the bundles look for it beside themselves.
 await copyFile(require.resolve('vscode-oniguruma/release/onig.wasm'), path.join(dist, 'onig.wasm'));
+
+// The optional in-kernel copy (copy_file_range, Linux only) is a small N-API addon compiled with the
+// system C compiler against Node's own headers. Without it the converter falls back to read and write.
+await buildNativeCopy();
+
+async function buildNativeCopy() {
+  const { spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const output = path.join(dist, 'native', 'copy_range.node');
+  if (process.platform !== 'linux') return;
+  const headers = [path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']
+    .find((folder) => existsSync(path.join(folder, 'node_api.h')));
+  if (!headers) {
+    process.stderr.write('note: Node headers (node_api.h) not found; the converter will copy with read and write instead of copy_file_range.\n');
+    return;
+  }
+  await mkdir(path.dirname(output), { recursive: true });
+  const compiler = process.env.CC ?? 'cc';
+  const result = spawnSync(compiler, ['-O2', '-shared', '-fPIC', '-Wall', '-Wextra', `-I${headers}`, path.join(root, 'native', 'copy_range.c'), '-o', output], { stdio: 'inherit' });
+  if (result.error || result.status !== 0) {
+    process.stderr.write(`note: could not compile native/copy_range.c with ${compiler}; the converter will copy with read and write instead.\n`);
+  }
+}

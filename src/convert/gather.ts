@@ -70,6 +70,21 @@ function elementViews(bytes: Uint8Array, elementBytes: number): { words: Uint8Ar
 }
 
 /**
+ * Returns the byte range (relative to the tensor start) of a view that is one contiguous run of whole
+ * bytes, or null when the view needs a gather.
+ */
+export function contiguousRange(view: StridedView, elementBits: number): { start: number; length: number } | null {
+  const count = view.shape.reduce((product, size) => product * size, 1);
+  const { offset, dims } = normalizeView(view);
+  if (count === 0) return { start: 0, length: 0 };
+  if (dims.length > 1 || (dims.length === 1 && dims[0]!.stride !== 1)) return null;
+  const startBits = offset * elementBits;
+  const lengthBits = count * elementBits;
+  if (startBits % 8 !== 0 || lengthBits % 8 !== 0) return null;
+  return { start: startBits / 8, length: lengthBits / 8 };
+}
+
+/**
  * Streams the view to the sink. `tensorStart` is the absolute file offset of the source tensor's data
  * and `elementBits` its dtype width. Sub-byte dtypes are only supported for contiguous byte-aligned views.
  */
@@ -123,7 +138,7 @@ export async function copyView(
  * Copies a byte range with two buffers, reading the next chunk while the sink writes the current one, so
  * that reads and writes overlap as they do in `cp`.
  */
-async function copyContiguous(reader: RangeReader, start: number, length: number, sink: ByteSink, options: GatherOptions): Promise<void> {
+export async function copyContiguous(reader: RangeReader, start: number, length: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   const size = Math.min(options.chunkBytes, length);
   const buffers = [new Uint8Array(size), new Uint8Array(length > size ? size : 0)];
   let position = 0;

@@ -38,6 +38,11 @@ export class RangeReader {
     return this.handle;
   }
 
+  /** The open file descriptor, for in-kernel copies out of this file. */
+  get fd(): number {
+    return this.openHandle().fd;
+  }
+
   /** Returns the current size of the open file in bytes. */
   async size(): Promise<number> {
     try {

@@ -222,6 +222,39 @@ export class SafetensorsWriter {
     }
   }
 
+  /**
+   * Appends `length` bytes from another file with `copy` (an in-kernel copy taking file descriptors and
+   * offsets), after flushing buffered bytes. Throws 'write-size-mismatch' past the declared size; errors of
+   * `copy` propagate unchanged, with nothing counted as written, so the caller can retry another way.
+   */
+  async appendFromFile(
+    copy: (inFd: number, inOffset: number, outFd: number, outOffset: number, length: number) => Promise<number>,
+    sourceFd: number,
+    position: number,
+    length: number,
+  ): Promise<void> {
+    const handle = this.openHandle();
+    if (this.written + length > this.dataBytes) {
+      throw new SafetensorsError(
+        'write-size-mismatch',
+        `Cannot append ${length} more bytes to ${this.file}: ${this.written} of the ${this.dataBytes} declared data bytes are already written`,
+        { file: this.file, tensor: this.currentTensor ?? undefined },
+      );
+    }
+    if (this.busy) throw new Error(`SafetensorsWriter.appendFromFile for ${this.file} was called before the previous write finished; await each write`);
+    this.busy = true;
+    try {
+      await this.flush();
+      const copied = await copy(sourceFd, position, handle.fd, this.filePosition, length);
+      if (copied !== length) throw new SafetensorsError('write-size-mismatch', `Copied ${copied} of ${length} bytes into ${this.file}`, { file: this.file });
+      this.filePosition += length;
+      this.written += length;
+      this.advanceTensor();
+    } finally {
+      this.busy = false;
+    }
+  }
+
   /** Flushes, checks every declared byte was written ('write-size-mismatch' otherwise), fsyncs, closes. */
   async close(): Promise<void> {
     const handle = this.openHandle();

@@ -6,6 +6,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { convertCheckpoint, DefuserError, openCheckpoint, planDefusion } from '../../../src';
 import { checkFreeSpace } from '../../../src/convert/output';
+import { kernelCopy } from '../../../src/convert/kernel-copy';
+import { existsSync } from 'node:fs';
 import { readCheckpointTensors } from '../helpers/tensors';
 import { qwenMoeConfig, qwenMoeTensors, withTempDir, writeCheckpoint } from '../helpers/checkpoints';
 
@@ -176,4 +178,23 @@ test('other files can be symlinked instead of copied', async () => {
     assert.ok((await lstat(path.join(out, 'tokenizer.json'))).isSymbolicLink());
     assert.ok((await lstat(path.join(out, 'model-00001-of-00002.safetensors'))).isFile());
   });
+});
+
+test('in-kernel and read-write copies write identical files', async () => {
+  await withTempDir(async (dir) => {
+    const { source } = await shardedCheckpoint(dir);
+    const checkpoint = await openCheckpoint(source);
+    const plan = await planDefusion(checkpoint);
+    await convertCheckpoint(checkpoint, plan, { outDir: path.join(dir, 'kernel') });
+    await convertCheckpoint(checkpoint, plan, { outDir: path.join(dir, 'plain'), kernelCopy: false });
+    for (const shard of ['model-00001-of-00002.safetensors', 'model-00002-of-00002.safetensors']) {
+      const kernel = await readFile(path.join(dir, 'kernel', shard));
+      const plain = await readFile(path.join(dir, 'plain', shard));
+      assert.ok(kernel.equals(plain), `${shard} differs between the two copy methods`);
+    }
+  });
+});
+
+test('the copy_file_range addon loads where it was built', { skip: !existsSync(path.resolve(__dirname, '..', '..', '..', 'dist', 'native', 'copy_range.node')) && 'dist/native/copy_range.node is not built' }, () => {
+  assert.equal(typeof kernelCopy(), 'function');
 });
