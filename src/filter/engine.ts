@@ -99,7 +99,12 @@ export function withOnigString<T>(text: string, body: (subject: oniguruma.OnigSt
   }
 }
 
-/** Whether the Oniguruma pattern matches anywhere in the subject (a search, not anchored). */
+/**
+ * Whether the Oniguruma pattern matches anywhere in the subject (a search, not anchored).
+ * NOTE: vscode-oniguruma returns no match when a search exceeds Oniguruma's backtracking limit, while
+ * PCRE2 (and so Defuser) raises "match limit exceeded". On module paths only patterns with nested
+ * unbounded repeats, such as `(?:.+)*x`, reach that limit.
+ */
 export function searchMatches(source: string, subject: oniguruma.OnigString): boolean {
   return scannerFor(source).findNextMatchSync(subject, 0) !== null;
 }

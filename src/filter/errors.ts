@@ -6,7 +6,7 @@ export class FilterRuleError extends Error {
   readonly index: number;
   /** 0-based character offset in the pattern (the text after any `+:` or `-:`), or null when unknown. */
   readonly position: number | null;
-  /** Why the pattern is invalid, in plain words without the rule or position. */
+  /** The cause in plain words, without the rule or the position. */
   readonly reason: string;
 
   constructor(rule: string, index: number, position: number | null, reason: string) {

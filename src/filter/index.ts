@@ -16,8 +16,9 @@ export { layerIndexOf, withinMaxLayers } from './layers';
 export interface FilterDecision {
   readonly selected: boolean;
   /**
-   * `defuse`: selected (no filter, or a positive rule matched and no negative one did); `excluded`: a
-   * negative rule matched; `not-matched`: no positive rule matched; `empty-filter`: the list is empty.
+   * `defuse`: selected, because there is no filter or a positive rule matched and no negative one did.
+   * `excluded`: a negative rule matched. `not-matched`: no positive rule matched.
+   * `empty-filter`: the rule list is empty.
    */
   readonly kind: 'defuse' | 'excluded' | 'not-matched' | 'empty-filter';
   /** 0-based index of the deciding rule, or null when no single rule decided. */

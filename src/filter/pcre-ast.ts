@@ -20,7 +20,7 @@ export interface LiteralNode extends Spanned {
   readonly code: number;
 }
 
-/** An Oniguruma atom written directly, such as `.`, `\d` or `\p{L}`; it must be one quantifiable unit. */
+/** An Oniguruma atom written directly, such as `\d`, `\X` or `[^\x{A}]`; it must be one quantifiable unit. */
 export interface RawNode extends Spanned {
   readonly kind: 'raw';
   readonly source: string;
@@ -109,7 +109,7 @@ export interface ConditionalNode extends Spanned {
   readonly no: Sequence | null;
 }
 
-/** How a quantifier backtracks. */
+/** Backtracking behaviour of a quantifier. */
 export type QuantifierMode = 'greedy' | 'lazy' | 'possessive';
 
 /** A node with a quantifier such as `*`, `+?` or `{2,5}+`. */
@@ -142,4 +142,6 @@ export interface ParsedPattern {
   readonly alternatives: readonly Sequence[];
   readonly groupCount: number;
   readonly groupNames: ReadonlyMap<string, number>;
+  /** Numbers of the groups that backreferences or conditions refer to. */
+  readonly referencedGroups: ReadonlySet<number>;
 }

@@ -8,8 +8,8 @@ import { HORIZONTAL_SPACE, complementRanges, rangeItems } from './pcre-sets';
  * POSIX classes as Oniguruma class parts, following PCRE2's UCP mode (PyPcre's default for text
  * patterns): several become Unicode properties, which also keeps `(?i)[[:upper:]]` from matching
  * lower-case letters, and `[:punct:]` includes the ASCII symbols such as `$` that Oniguruma leaves out.
- * `null` marks a negated form that one class item cannot express (Oniguruma classes have no set
- * operations in Perl syntax); the parser rejects it and suggests the `[^[:name:]]` spelling.
+ * `null` marks a negated form that one class item cannot express, because Oniguruma classes have no
+ * set operations in Perl syntax. The parser rejects it and suggests the `[^[:name:]]` spelling.
  */
 const POSIX_CLASSES: Readonly<Record<string, { readonly positive: readonly ClassItem[]; readonly negative: readonly ClassItem[] | null }>> = {
   alpha: { positive: [raw('\\p{L}')], negative: [raw('\\P{L}')] },
@@ -58,6 +58,11 @@ export function readClass(reader: PcreReader): ClassNode {
       const dash = reader.pos;
       reader.pos += 1;
       const upper = readRangeEnd(reader, start);
+      if (upper === 'end') {
+        // Only `\E` or `\Q\E` stood between the dash and `]`, so PCRE2 reads the dash literally.
+        items.push({ kind: 'char', code: item.code }, { kind: 'char', code: 0x2d });
+        break;
+      }
       if (!('code' in upper)) {
         reader.fail(dash, 'a range in a character class cannot end with a class such as \\d or [:alpha:]');
       }
@@ -90,14 +95,10 @@ function isRangeDash(reader: PcreReader): boolean {
 
 type ClassAtom = { readonly code: number } | { readonly items: readonly ClassItem[] } | null | 'end';
 
-/** Reads the end of a range, skipping `\E` and entering `\Q` as PCRE2 does. */
-function readRangeEnd(reader: PcreReader, classStart: number): { readonly code: number } | { readonly items: readonly ClassItem[] } {
+/** Reads the end of a range, skipping `\E` and entering `\Q` as PCRE2 does; 'end' when `]` comes first. */
+function readRangeEnd(reader: PcreReader, classStart: number): Exclude<ClassAtom, null> {
   for (;;) {
     const atom = readClassAtom(reader, classStart, false);
-    if (atom === 'end') {
-      // A `-` right before `]` after \E: PCRE2 then reads the dash literally, which the caller cannot undo.
-      return reader.fail(reader.pos - 1, 'the range in the character class has no end');
-    }
     if (atom !== null) {
       return atom;
     }

@@ -5,7 +5,7 @@ import {
   HORIZONTAL_SPACE, MAX_CODE_POINT, VERTICAL_SPACE, type CodePointRange, codePointSource, complementRanges, rangeItems,
 } from './pcre-sets';
 
-/** What an escape inside a class stands for: one character (usable in a range) or a set. */
+/** The meaning of an escape inside a class: one character (usable in a range) or a set. */
 export type ClassEscape = { readonly code: number } | { readonly items: readonly ClassItem[] } | null;
 
 const SIMPLE_CHARACTERS: Readonly<Record<string, number>> = { a: 0x07, e: 0x1b, f: 0x0c, n: 0x0a, r: 0x0d, t: 0x09 };
@@ -30,8 +30,8 @@ export function readEscape(reader: PcreReader): Node | null {
   if (/[1-9]/.test(letter)) {
     const digits = reader.readWhile((char) => /\d/.test(char));
     const number = Number(digits);
-    // PCRE2's rule: below 10, starting with 8 or 9, or not above the groups opened so far is a
-    // backreference; anything else is up to three octal digits.
+    // PCRE2 reads a backreference when the number is below 10, starts with 8 or 9, or does not exceed
+    // the groups opened so far. Anything else is up to three octal digits.
     if (number < 10 || /^[89]/.test(digits) || number <= reader.groupCount) {
       return backreference(reader, start, { number });
     }

@@ -28,7 +28,8 @@ export function parsePcre(pattern: string): ParsedPattern {
   const reader = new PcreReader(pattern);
   const alternatives = parseAlternatives(reader, null);
   checkReferences(reader);
-  return { alternatives, groupCount: reader.groupCount, groupNames: reader.groupNames };
+  const referencedGroups = new Set(reader.references.map(({ target }) => ('number' in target ? target.number : reader.groupNames.get(target.name) ?? 0)));
+  return { alternatives, groupCount: reader.groupCount, groupNames: reader.groupNames, referencedGroups };
 }
 
 /**
@@ -189,9 +190,14 @@ function parseAtom(reader: PcreReader): Node | null {
       return readClass(reader);
     case '\\':
       return readEscape(reader);
-    case '.':
+    case '.': {
       reader.pos += 1;
-      return { kind: 'raw', source: '.', length: { min: 1, max: 1 }, start, end: reader.pos };
+      // Written as a class because Oniguruma 6.9 (vscode-oniguruma 2.0.1) mishandles `.*` and `.+`
+      // after a lookaround: `(?<=1).+` finds no match in `x1.2`, seemingly because it then only tries
+      // positions at line starts. Classes are not affected.
+      const source = reader.flags.dotAll ? '[\\x{0}-\\x{10FFFF}]' : '[^\\x{A}]';
+      return { kind: 'raw', source, length: { min: 1, max: 1 }, start, end: reader.pos };
+    }
     case '^': case '$':
       reader.pos += 1;
       return { kind: 'assertion', source: char, start, end: reader.pos };

@@ -161,7 +161,20 @@ describe('PCRE constructs', () => {
   });
 
   it('keeps the dot away from newlines', async () => {
-    await checkCases([{ pattern: '^.$', matches: ['a', '\u00e9', '\u{1F600}'], rejects: ['\n', 'ab'] }]);
+    await checkCases([
+      { pattern: '^.$', matches: ['a', '\u00e9', '\u{1F600}'], rejects: ['\n', 'ab'] },
+      { pattern: '(?s)^.$', matches: ['a', '\n'], rejects: ['ab'] },
+    ]);
+  });
+
+  it('repeats the dot after a lookaround', async () => {
+    // Oniguruma alone finds no match for `(?<=1).+` in `x1.12`.
+    await checkCases([
+      { pattern: '(?<=1).+', matches: ['x1.12'], rejects: ['x2.22', 'x1'] },
+      { pattern: '(?<=layers\\.).*experts', matches: ['model.layers.3.mlp.experts'], rejects: ['model.3.mlp.experts'] },
+      { pattern: '(?=\\.).+', matches: ['a.b'], rejects: ['ab'] },
+      { pattern: '(?<=1).*+$', matches: ['x1.12'], rejects: ['x2'] },
+    ]);
   });
 
   it('quotes text between \\Q and \\E', async () => {
@@ -172,6 +185,7 @@ describe('PCRE constructs', () => {
       { pattern: '[\\Qa-z\\E]', matches: ['-', 'a', 'z'], rejects: ['m'] },
       { pattern: '[\\Qa\\E-z]', matches: ['m'], rejects: ['-'] },
       { pattern: '[\\Q\\E]]', matches: [']'], rejects: ['a'] },
+      { pattern: '^[a-\\E]$', matches: ['a', '-'], rejects: ['b'] },
       { pattern: 'a\\Eb', matches: ['ab'], rejects: ['aEb'] },
     ]);
   });
@@ -292,6 +306,18 @@ describe('PCRE constructs', () => {
       { pattern: '(?=b)+a', matches: [], rejects: ['a', 'ba'] },
       { pattern: '^(?=b){0}a', matches: ['a'], rejects: ['b'] },
       { pattern: '^(?!a)?a', matches: ['a'], rejects: ['b'] },
+    ]);
+  });
+
+  it('counts empty iterations of a repeated group as PCRE does', async () => {
+    await checkCases([
+      // The first iteration matches nothing after `11.`, the second matches `11`; Oniguruma alone
+      // would end the loop after the empty iteration.
+      { pattern: '(?:(?<=1\\.)1{0,2}){2}$', matches: ['11.11', '11.1'], rejects: ['11.111'] },
+      { pattern: '(?:(?<=1\\.)1{0,2}?){2}\\D', matches: ['11.11.0.experts'], rejects: ['11.111'] },
+      { pattern: '((?<=1\\.)1{0,2}){2}$', matches: ['11.11'], rejects: ['11.111'] },
+      { pattern: '^x(?:(?<=x)y?){2,}z', matches: ['xyz', 'xz'], rejects: ['xyyz'] },
+      { pattern: '((?<=a)|(?<=b)){2}c', matches: ['ac', 'bc'], rejects: ['cc'] },
     ]);
   });
 
