@@ -2,6 +2,8 @@
  * Writes a parsed PCRE pattern in Oniguruma's Perl syntax (ONIG_SYNTAX_PERL_NT) with the same meaning.
  * Every literal is written as itself (ASCII letters and digits) or as `\x{...}`, so no character can be
  * read as Oniguruma-only syntax, and constructs the two engines treat differently are rewritten.
+ * NOTE: under `(?i)` Oniguruma also folds one character into several (`ß` matches `ss`), which PCRE2
+ * does not. This only matters for non-ASCII text, which module paths do not normally contain.
  */
 import type { ClassItem, ClassNode, EngineFlags, GroupNode, Node, ParsedPattern, QuantifiedNode, Sequence } from './pcre-ast';
 import { captureNumbers, isLookaround, isPositionDependent, lengthBounds } from './pcre-analysis';
@@ -44,8 +46,8 @@ function isProperty(item: ClassItem): boolean {
 
 /**
  * Writes a class. Under `(?i)`, Oniguruma also folds the case of Unicode properties inside a class, so
- * `(?i)[\p{Lu}]` would match `a`; PCRE2 never folds properties. Such properties are then matched in a
- * case-sensitive group next to a class of the remaining items.
+ * `(?i)[\p{Lu}]` would match `a`, but PCRE2 never folds properties. Such properties are then matched
+ * in a case-sensitive group next to a class of the remaining items.
  */
 function emitClass(node: ClassNode): string {
   const properties = node.items.filter(isProperty);

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import { cachedScannerCount } from '../../../src/filter/engine';
 import { checkRules, compileFilter, FilterRuleError, parseRule } from '../../../src/filter/index';
 
 const LAYER_0 = 'model.layers.0.mlp.experts';
@@ -225,4 +226,26 @@ describe('Defuser golden filters', () => {
       }
     });
   }
+});
+
+describe('scanner cache', () => {
+  it('stays bounded and recompiles evicted rules', async () => {
+    const rules = Array.from({ length: 300 }, (_, index) => `+:^model\\.layers\\.${index}\\.mlp`);
+    const filter = await compileFilter(rules);
+    assert.ok(cachedScannerCount() <= 256, `${cachedScannerCount()} scanners cached`);
+    // The first rules were evicted by the later ones and must still match after recompiling.
+    for (const index of [0, 1, 150, 299]) {
+      assert.deepEqual(filter.decide(`model.layers.${index}.mlp.experts`), { selected: true, kind: 'defuse', rule: index });
+      assert.equal(filter.matches(index, `model.layers.${index + 1000}.mlp`), false);
+    }
+    assert.ok(cachedScannerCount() <= 256, `${cachedScannerCount()} scanners cached`);
+  });
+
+  it('reuses scanners for unchanged rules', async () => {
+    await compileFilter(['+:reused-rule-a', '-:reused-rule-b']);
+    const before = cachedScannerCount();
+    const again = await compileFilter(['+:reused-rule-a', '-:reused-rule-b']);
+    assert.equal(cachedScannerCount(), before);
+    assert.deepEqual(again.decide('x.reused-rule-a'), { selected: true, kind: 'defuse', rule: 0 });
+  });
 });

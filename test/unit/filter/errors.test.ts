@@ -13,7 +13,7 @@ async function compileError(rules: string[]): Promise<FilterRuleError> {
   return error;
 }
 
-/** An invalid pattern, where its error must point and what the reason must say. */
+/** An invalid pattern with the expected error position and reason. */
 interface InvalidCase {
   readonly pattern: string;
   readonly position: number;
