@@ -179,6 +179,8 @@ export async function convertCheckpoint(checkpoint: Checkpoint, plan: Plan, opti
         let next = 0;
         let copied = 0;
         currentTensor = current.tensors[0]?.name ?? null;
+        // Report before a run starts too: a small file is a single in-kernel piece with no report inside.
+        report(false);
         const advance = (bytes: number): void => {
           copied += bytes;
           while (next < current.tensors.length && current.tensors[next]!.end <= copied) {
