@@ -11,6 +11,7 @@ import {
 } from '../src/index';
 import { formatBytes, formatRate } from './format';
 import { describeError, taggedLogger } from './log';
+import { revealFolder } from './revealFolder';
 import type { OtherFilesMode } from './settings';
 
 /** Dependencies the runner takes from the extension. */
@@ -161,7 +162,12 @@ export async function showDone(deps: ConversionDeps, result: ConvertResult): Pro
     openFolder, reveal, showLog);
   const uri = vscode.Uri.file(result.outDir);
   if (choice === openFolder) await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
-  else if (choice === reveal) await vscode.commands.executeCommand('revealInExplorer', uri);
+  else if (choice === reveal) {
+    await revealFolder(uri).catch((error: unknown) => {
+      deps.log.warn(`[convert] revealing ${result.outDir} failed: ${describeError(error)}`);
+      void vscode.window.showWarningMessage(error instanceof Error ? error.message : String(error));
+    });
+  }
   else if (choice === showLog) deps.log.show();
 }
 

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { openCheckpoint, type ConvertResult } from '../../src/index';
 import { errorMessage } from '../../webview/protocol/rpc';
 import { resolveOutputFolder } from '../outputFolder';
+import { revealFolder } from '../revealFolder';
 import type { DefuserSettings } from '../settings';
 import { coreBackend } from './backend';
 import { PanelController, type ConversionJob, type PanelDefaults } from './controller';
@@ -65,7 +66,11 @@ export class DefusePanel {
       },
       openFolder: async (folder, action) => {
         const uri = vscode.Uri.file(folder);
-        await vscode.commands.executeCommand(action === 'open' ? 'vscode.openFolder' : 'revealFileInOS', uri, ...(action === 'open' ? [{ forceNewWindow: true }] : []));
+        if (action === 'open') {
+          await vscode.commands.executeCommand('vscode.openFolder', uri, { forceNewWindow: true });
+        } else {
+          await revealFolder(uri);
+        }
       },
       runConversion: (job) => deps.runConversion(job),
     }), bundleFolder, checkpoint.root);

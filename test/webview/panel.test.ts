@@ -170,6 +170,63 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     await page.context().close();
   });
 
+  void it('explains that exclude-only rules defuse nothing', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    await typeRules(page, '-:layers\\.1\\.');
+    await waitForText(page, '#candidate-count', '0 of 2');
+    assert.match(await text(page, '#rules-status'), /no positive rule, so nothing is defused: add a line \+:\.\* /);
+    // With the suggested rule, every candidate the exclusion spares is defused, and the hint goes away.
+    await page.locator('#rules-text').press('End');
+    await page.keyboard.press('Enter');
+    await page.keyboard.type('+:.*');
+    await waitForText(page, '#candidate-count', '1 of 2');
+    assert.doesNotMatch(await text(page, '#rules-status'), /no positive rule/);
+    // A line that only starts with spaces before -: is an include pattern for the engine, so no hint.
+    await typeRules(page, ' -:layers');
+    await waitForText(page, '#rule-notes', 'match');
+    assert.doesNotMatch(await text(page, '#rules-status'), /no positive rule/);
+    await page.context().close();
+  });
+
+  void it('never shows the free space as unknown while measuring it', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    // The plan arrives with init; the header's first render must not claim the free space is unknown.
+    await page.waitForFunction(() => (document.querySelector('#fact-free')?.textContent ?? '') !== '');
+    assert.match(await text(page, '#fact-free'), /^(measuring…|[\d.]+ (B|KiB|MiB|GiB|TiB))$/);
+    await waitForText(page, '#fact-free', 'B');
+    // A relative destination cannot be measured: the header says unknown, and the output names the problem.
+    await page.locator('#out-dir input').fill('relative/out');
+    await waitForText(page, '#fact-free', 'unknown');
+    assert.match(await text(page, '#out-dir-error'), /not an absolute path/);
+    await page.context().close();
+  });
+
+  void it('keeps the distinguishing end of long names visible', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await page.locator('#diff-view').click();
+    await page.locator('vscode-option[value=added]').click();
+    await waitForText(page, '#diff-count', '6 rows');
+    const cells = await page.$$eval('#diff-spacer .name', (names) => names.map((name) => {
+      const tail = name.querySelector<HTMLElement>('.name-tail');
+      return {
+        text: name.textContent ?? '',
+        tail: tail?.textContent ?? '',
+        tailClipped: tail === null || tail.scrollWidth > tail.clientWidth,
+      };
+    }));
+    assert.equal(cells.length, 6);
+    for (const cell of cells) {
+      // The golden names are model.layers.N.mlp.experts.0–3.<projection>.weight: the prefix is "model.".
+      assert.match(cell.tail, /^layers\.\d\.mlp\.experts\.0–3\.(gate|up|down)_proj\.weight$/, cell.text);
+      assert.equal(cell.tailClipped, false, `the end of ${cell.text} is cut off`);
+    }
+    await page.context().close();
+  });
+
   void it('keeps state across a reload', async () => {
     const panel = await openGolden();
     const { page } = panel;

@@ -46,6 +46,19 @@ const VIEW_LABELS: readonly { readonly view: DiffView; readonly label: string }[
 
 const CHANGE_MARK = { removed: '−', added: '+', unchanged: '=' } as const;
 
+/**
+ * Splits a tensor name before its first `.<word>.<number>.` part (`layers.0.`, `blocks.3.`), so the grid can
+ * elide the prefix that all rows share and keep the part that tells them apart. Without such a part the
+ * whole name is the prefix.
+ */
+export function splitTensorName(name: string): { readonly prefix: string; readonly tail: string } {
+  const match = /\.[A-Za-z_]\w*\.\d+\./.exec(name);
+  if (match === null) {
+    return { prefix: name, tail: '' };
+  }
+  return { prefix: name.slice(0, match.index + 1), tail: name.slice(match.index + 1) };
+}
+
 /** Builds the markup of the diff section. */
 export function diffSection(): HTMLElement {
   return el('section', { class: 'diff', 'aria-labelledby': 'diff-title' },
@@ -290,15 +303,17 @@ export class DiffTable {
       element.append(el('div', { class: 'cell', role: 'gridcell' }, '…'));
       return element;
     }
-    const name = el('div', { class: 'cell name', role: 'gridcell', title: row.name });
+    const name = el('div', { class: 'cell name', role: 'gridcell', title: row.group ? `${row.name} ×${row.group.count}` : row.name });
+    const { prefix, tail } = splitTensorName(row.name);
+    const nameParts = [el('span', { class: 'name-prefix' }, prefix), el('span', { class: 'name-tail' }, tail)];
     if (row.group) {
       name.append(
         el('span', { class: 'toggle', 'aria-hidden': 'true' }, row.group.expanded ? '▾ ' : '▸ '),
-        row.name,
+        ...nameParts,
         el('span', { class: 'count' }, ` ×${row.group.count}`),
       );
     } else {
-      name.append(row.name);
+      name.append(...nameParts);
     }
     element.append(
       el('div', { class: 'cell change', role: 'gridcell', title: row.change }, `${CHANGE_MARK[row.change]} ${row.change}`),

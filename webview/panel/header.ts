@@ -18,12 +18,17 @@ function fact(term: string, value: string, id?: string): HTMLElement[] {
   return [el('dt', {}, term), el('dd', id === undefined ? {} : { id }, value)];
 }
 
-/** Renders the header of a plan; `freeBytes` is null while unknown. */
-export function renderHeader(summary: PlanSummary, freeBytes: number | null): void {
+/** Renders the header of a plan; `freeBytes` is undefined while it is being measured and null when unknown. */
+export function renderHeader(summary: PlanSummary, freeBytes: number | null | undefined): void {
   byId('checkpoint-path').textContent = summary.checkpointPath;
   const totals = summary.totals;
-  const free = freeBytes === null ? 'unknown' : formatBytes(freeBytes);
-  const tooSmall = freeBytes !== null && freeBytes < totals.bytesToWrite;
+  let free = 'unknown';
+  if (freeBytes === undefined) {
+    free = 'measuring…';
+  } else if (freeBytes !== null) {
+    free = formatBytes(freeBytes);
+  }
+  const tooSmall = typeof freeBytes === 'number' && freeBytes < totals.bytesToWrite;
   replaceChildren(byId('summary-facts'),
     ...fact('model_type', summary.modelType ?? 'unknown (no config.json model_type)'),
     ...fact('Layout', summary.families.length === 0 ? 'no fused weights found' : summary.families.join(', ')),

@@ -32,7 +32,8 @@ class Panel {
   private saveTimer: ReturnType<typeof setTimeout> | undefined;
   /** Increases with every plan request, so only the newest reply is shown. */
   private planRequest = 0;
-  private freeBytes: number | null = null;
+  /** Free bytes at the destination: undefined while the first measurement is under way, null when unknown. */
+  private freeBytes: number | null | undefined = undefined;
   private lastSummary: Extract<PlanReply, { ok: true }>['summary'] | null = null;
 
   constructor(private readonly init: InitState, private readonly state: ViewState) {
@@ -56,7 +57,8 @@ class Panel {
       return 'error' in input ? null : input;
     }, save, () => this.scheduleFreeSpace(), showError);
     this.output.setRun(init.run);
-    this.scheduleFreeSpace();
+    // Measured at once, so the header does not show the free space as unknown while the debounce runs.
+    this.scheduleFreeSpace(0);
   }
 
   /** Shows the plan sent with `init` when it matches the current rules, else requests a new one. */
@@ -140,20 +142,28 @@ class Panel {
     this.output.setPlanReady(true);
   }
 
-  private scheduleFreeSpace(): void {
+  private scheduleFreeSpace(delayMs = FREE_SPACE_DEBOUNCE_MS): void {
     clearTimeout(this.freeTimer);
     this.freeTimer = setTimeout(() => {
       const outDir = this.state.outDir;
       if (!/^(\/|[A-Za-z]:[\\/]|\\\\)/.test(outDir)) {
+        // The output section reports the bad destination; the header must not keep saying "measuring".
+        this.setFreeBytes(null);
         return;
       }
-      rpc.request('freeSpace', { outDir }).then(({ freeBytes }) => {
-        this.freeBytes = freeBytes;
-        if (this.lastSummary) {
-          renderHeader(this.lastSummary, freeBytes);
-        }
-      }, (error: unknown) => this.showError(error));
-    }, FREE_SPACE_DEBOUNCE_MS);
+      rpc.request('freeSpace', { outDir }).then(({ freeBytes }) => this.setFreeBytes(freeBytes),
+        (error: unknown) => {
+          this.setFreeBytes(null);
+          this.showError(error);
+        });
+    }, delayMs);
+  }
+
+  private setFreeBytes(freeBytes: number | null): void {
+    this.freeBytes = freeBytes;
+    if (this.lastSummary) {
+      renderHeader(this.lastSummary, freeBytes);
+    }
   }
 
   private showError(error: unknown): void {

@@ -152,6 +152,8 @@ export class OutputView {
   private render(): void {
     const running = this.run.kind === 'running';
     const problem = outDirProblem(this.state.outDir);
+    // Said as soon as the field is wrong, or the disabled Defuse button would have no explanation.
+    byId('out-dir-error').textContent = problem ?? '';
     this.defuse.toggleAttribute('disabled', running || !this.planReady || problem !== null);
     this.progress.hidden = !running;
     replaceChildren(this.result);
@@ -175,7 +177,7 @@ export class OutputView {
         const throughput = summary.seconds > 0 ? `${formatBytes(summary.bytesWritten / summary.seconds)}/s` : 'n/a';
         const outDir = summary.outDir;
         const open = el('vscode-button', { appearance: 'secondary' }, 'Open folder');
-        const reveal = el('vscode-button', { appearance: 'secondary' }, 'Reveal in file manager');
+        const reveal = el('vscode-button', { appearance: 'secondary' }, 'Reveal in Explorer');
         open.addEventListener('click', () => {
           this.rpc.request('openResult', { outDir, action: 'open' }).catch(this.onError);
         });

@@ -157,17 +157,23 @@ export class RulesEditor {
     this.notes.scrollTop = this.text.scrollTop;
     replaceChildren(this.problemList, ...problemItems);
 
-    this.status.textContent = statusText(enabled, rules.length, unmatched);
+    // As in the engine, only the exact prefix `-:` excludes; a line with leading spaces is an include pattern.
+    const excludesOnly = rules.length > 0 && rules.every((rule) => rule.text.startsWith('-:'));
+    this.status.textContent = statusText(enabled, rules.length, unmatched, excludesOnly);
   }
 }
 
-function statusText(enabled: boolean, ruleCount: number, unmatched: number): string {
+function statusText(enabled: boolean, ruleCount: number, unmatched: number, excludesOnly: boolean): string {
   if (!enabled) {
     return 'No filter: every candidate is defused. Type a rule to filter.';
   }
   if (ruleCount === 0) {
     return 'The rule list is empty, so nothing is defused. Choose "Defuse every candidate" to defuse everything.';
   }
-  const rules = `${ruleCount} ${ruleCount === 1 ? 'rule' : 'rules'}. A candidate is defused when a positive rule matches and no -: rule does.`;
+  let rules = `${ruleCount} ${ruleCount === 1 ? 'rule' : 'rules'}. A candidate is defused when a positive rule matches and no -: rule does.`;
+  if (excludesOnly) {
+    // Users coming from "exclude these" filters expect the rest to be defused; the engine needs a positive rule for that.
+    rules += ' There is no positive rule, so nothing is defused: add a line +:.* to defuse every candidate the -: rules do not exclude.';
+  }
   return unmatched === 0 ? rules : `${rules} ${unmatched} ${unmatched === 1 ? 'rule matches' : 'rules match'} nothing.`;
 }

@@ -96,6 +96,8 @@ async function run(session: Session, log: (m: string) => void, step: (name: stri
     await webview.locator('#panel-title').waitFor({ timeout: 30_000 });
     const title = await webview.locator('#panel-title').innerText();
     log(`panel title: ${title}`);
+    // The free space is measured on the host after the panel opens; the screenshot should show it.
+    await webview.locator('#fact-free', { hasText: /\d B|iB/ }).waitFor({ timeout: 10_000 });
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-panel.png') });
   });
@@ -119,6 +121,14 @@ async function run(session: Session, log: (m: string) => void, step: (name: stri
     await explorerRow(page, `${SAMPLE_FOLDER}-defused`).waitFor({ state: 'visible', timeout: 20_000 });
     await page.waitForTimeout(300);
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-defused.png') });
+  });
+
+  await step('the panel reveals the output folder', async () => {
+    // The desktop-only revealFileInOS command does not exist in code-server; the panel must still work there.
+    await webview.locator('#run-result vscode-button', { hasText: 'Reveal in Explorer' }).click();
+    await page.locator('.explorer-folders-view .monaco-list-row.selected', { hasText: `${SAMPLE_FOLDER}-defused` })
+      .first().waitFor({ timeout: 10_000 });
+    assert.equal(await webview.locator('#panel-error').innerText(), '');
   });
 
   await step('inspector opens the shard', async () => {
