@@ -10,7 +10,7 @@ import { DefuserError, silentLogger, type Logger } from '../errors';
 import type { AddedTensor, Plan } from '../plan/types';
 import { DTYPE_BITS, RangeReader, SafetensorsWriter, type WriterTensorSpec } from '../safetensors';
 import type { TensorInfo } from '../safetensors/types';
-import { contiguousRange, copyContiguous, copyView, type ByteSink, type GatherOptions, type StridedView } from './gather';
+import { BufferPool, contiguousRange, copyContiguous, copyView, type ByteSink, type GatherOptions, type StridedView } from './gather';
 import { isUnsupportedCopy, kernelCopy } from './kernel-copy';
 import { checkWrittenHeader, syncFolder, verifyOutput, writeIndex } from './finish';
 import { checkDestination, checkFreeSpace, createTemporaryFolder, formatBytes, moveIntoPlace } from './output';
@@ -105,7 +105,7 @@ export async function convertCheckpoint(checkpoint: Checkpoint, plan: Plan, opti
   const started = Date.now();
   const outDir = path.resolve(options.outDir);
   const chunkBytes = roundChunk(options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
-  const gather: GatherOptions = { chunkBytes, windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES, signal: options.signal };
+  const gather: GatherOptions = { chunkBytes, windowBytes: options.windowBytes ?? DEFAULT_WINDOW_BYTES, signal: options.signal, buffers: new BufferPool() };
 
   const unsupported = plan.warnings.find((warning) => warning.kind === 'unsupported-model-type');
   if (unsupported) throw new DefuserError('unsupported-model-type', unsupported.message);

@@ -10,6 +10,28 @@ import type { RangeReader } from '../safetensors';
 /** Receives output bytes in order; the buffer may be reused once the returned promise settles. */
 export type ByteSink = (bytes: Uint8Array) => Promise<void>;
 
+/**
+ * Reusable scratch buffers of one conversion, so that large windows are allocated once instead of per
+ * tensor: typed arrays live outside the JavaScript heap, and the garbage collector frees them late.
+ */
+export class BufferPool {
+  private readonly slots = new Map<string, Uint8Array>();
+
+  /** Returns a zero-offset buffer of exactly `size` bytes from the named slot, growing the slot as needed. */
+  get(slot: string, size: number): Uint8Array {
+    let buffer = this.slots.get(slot);
+    if (!buffer || buffer.length < size) {
+      buffer = new Uint8Array(size);
+      this.slots.set(slot, buffer);
+    }
+    return buffer.subarray(0, size);
+  }
+}
+
+function scratch(options: GatherOptions, slot: string, size: number): Uint8Array {
+  return options.buffers ? options.buffers.get(slot, size) : new Uint8Array(size);
+}
+
 /** Memory bounds and hooks of a copy. */
 export interface GatherOptions {
   /** Output buffer size: bytes handed to the sink at once. */
@@ -17,6 +39,8 @@ export interface GatherOptions {
   /** Largest source window read into memory at once. */
   readonly windowBytes: number;
   readonly signal?: AbortSignal;
+  /** Scratch buffers shared by the copies of one conversion; without it each copy allocates its own. */
+  readonly buffers?: BufferPool;
 }
 
 /** A view of source elements: output index (i0, i1, ...) reads element offset + Σ ik × strides[k]. */
@@ -119,7 +143,7 @@ export async function copyView(
   const spanElements = dims.reduce((sum, dim) => sum + (dim.size - 1) * dim.stride, 0) + 1;
 
   if (spanElements * elementBytes <= options.windowBytes) {
-    const window = new Uint8Array(spanElements * elementBytes);
+    const window = scratch(options, 'large', spanElements * elementBytes);
     throwIfAborted(options.signal);
     await reader.readInto(tensorStart + offset * elementBytes, window.length, window);
     await gatherFromWindow(window, 0, dims, elementBytes, sink, options);
@@ -140,7 +164,7 @@ export async function copyView(
  */
 export async function copyContiguous(reader: RangeReader, start: number, length: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   const size = Math.min(options.chunkBytes, length);
-  const buffers = [new Uint8Array(size), new Uint8Array(length > size ? size : 0)];
+  const buffers = [scratch(options, 'copy-a', size), scratch(options, 'copy-b', length > size ? size : 0)];
   let position = 0;
   let current = 0;
   let pending: Promise<void> = reader.readInto(start, size, buffers[0]!);
@@ -191,7 +215,7 @@ function* outerOffsets(dims: readonly Dim[], inner: number): Generator<number> {
  */
 async function gatherFromWindow(window: Uint8Array, windowBase: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   // At least one output row must fit, whatever the chunk size.
-  const out = new Uint8Array(Math.max(options.chunkBytes, dims[dims.length - 1]!.size * elementBytes));
+  const out = scratch(options, 'out', Math.max(options.chunkBytes, dims[dims.length - 1]!.size * elementBytes));
   let filled = 0;
   const flush = async (): Promise<void> => {
     if (filled === 0) return;
@@ -255,10 +279,10 @@ async function gatherFromWindow(window: Uint8Array, windowBase: number, dims: re
 /** Views whose last dimension is contiguous: copy whole rows through a sliding source window. */
 async function copyRows(reader: RangeReader, tensorStart: number, offset: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   const rowBytes = dims[dims.length - 1]!.size * elementBytes;
-  const window = new Uint8Array(Math.max(options.windowBytes, elementBytes));
+  const window = scratch(options, 'large', Math.max(options.windowBytes, elementBytes));
   let windowStart = -1;
   let windowLength = 0;
-  const out = new Uint8Array(options.chunkBytes);
+  const out = scratch(options, 'copy-a', options.chunkBytes);
   let filled = 0;
   const flush = async (): Promise<void> => {
     if (filled === 0) return;
@@ -298,31 +322,64 @@ async function copyRows(reader: RangeReader, tensorStart: number, offset: number
   await flush();
 }
 
+/** Columns per tile of the in-memory transpose; 64 two-byte elements span two cache lines. */
+const TRANSPOSE_TILE = 64;
+
 /**
- * Views whose last dimension is strided (transposes) and whose span exceeds the window: for each block
- * of output rows, read the short source segment each output column needs, then gather.
+ * Views whose last dimension is strided (transposes) and whose span exceeds the window. Output rows are
+ * produced in blocks that fill three quarters of the window. For each block, the source is read in bands
+ * of whole source rows (one output column each) that fill the last quarter, and each band's tile is
+ * scattered into the block. Every read is one large contiguous range; the cost is reading the source span once per
+ * output block, about (span / block size) times in all, which is cheap next to one small read per
+ * column.
  */
 async function copyTransposedBlocks(reader: RangeReader, tensorStart: number, offset: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   const columns = dims[dims.length - 1]!;
   const rows = dims.length >= 2 ? dims[dims.length - 2]! : { size: 1, stride: 0 };
-  const rowsPerBlock = Math.max(1, Math.min(rows.size, Math.floor(options.chunkBytes / (columns.size * elementBytes))));
-  const segmentElements = (rowsPerBlock - 1) * rows.stride + 1;
-  const segments = new Uint8Array(segmentElements * columns.size * elementBytes);
-  const fileEnd = await reader.size();
+  // The source span is read once per block, so the block takes most of the window and the band the rest.
+  const blockBytes = Math.max(elementBytes, Math.floor((options.windowBytes * 3) / 4));
+  const bandBytes = Math.max(elementBytes, Math.floor(options.windowBytes / 4));
+  const rowsPerBlock = Math.max(1, Math.min(rows.size, Math.floor(blockBytes / (columns.size * elementBytes))));
+  const block = scratch(options, 'large', rowsPerBlock * columns.size * elementBytes);
+  // A band of k columns spans (k - 1) × columns.stride + (rows in block - 1) × rows.stride + 1 elements.
+  const maxRowSpan = (rowsPerBlock - 1) * rows.stride + 1;
+  const columnsPerBand = Math.max(1, Math.min(columns.size, Math.floor((bandBytes / elementBytes - maxRowSpan) / columns.stride) + 1));
+  const band = scratch(options, 'band', ((columnsPerBand - 1) * columns.stride + maxRowSpan) * elementBytes);
+  const source = elementViews(band, elementBytes);
+  const target = elementViews(block, elementBytes);
+  const words = source.wordsPerElement;
 
   for (const matrixStart of outerOffsets(dims, dims.length >= 2 ? 2 : 1)) {
     for (let rowStart = 0; rowStart < rows.size; rowStart += rowsPerBlock) {
       const blockRows = Math.min(rowsPerBlock, rows.size - rowStart);
-      const blockSegment = (blockRows - 1) * rows.stride + 1;
-      for (let column = 0; column < columns.size; column++) {
+      const rowSpan = (blockRows - 1) * rows.stride + 1;
+      for (let columnStart = 0; columnStart < columns.size; columnStart += columnsPerBand) {
         throwIfAborted(options.signal);
-        const position = tensorStart + (offset + matrixStart + rowStart * rows.stride + column * columns.stride) * elementBytes;
-        const length = Math.min(blockSegment * elementBytes, fileEnd - position);
-        await reader.readInto(position, length, segments, column * segmentElements * elementBytes);
+        const bandColumns = Math.min(columnsPerBand, columns.size - columnStart);
+        const bandElements = (bandColumns - 1) * columns.stride + rowSpan;
+        const first = offset + matrixStart + rowStart * rows.stride + columnStart * columns.stride;
+        await reader.readInto(tensorStart + first * elementBytes, bandElements * elementBytes, band);
+        // Band element for (row r, column c) is (r - rowStart) × rows.stride + (c - columnStart) × columns.stride.
+        // Column tiles keep both the band's source lines and the block's target runs in cache.
+        for (let tile = 0; tile < bandColumns; tile += TRANSPOSE_TILE) {
+          const tileEnd = Math.min(bandColumns, tile + TRANSPOSE_TILE);
+          for (let row = 0; row < blockRows; row++) {
+            const sourceRow = row * rows.stride;
+            const targetRow = row * columns.size + columnStart;
+            for (let column = tile; column < tileEnd; column++) {
+              const from = (sourceRow + column * columns.stride) * words;
+              const to = (targetRow + column) * words;
+              target.words[to] = source.words[from]!;
+              if (words === 2) target.words[to + 1] = source.words[from + 1]!;
+            }
+          }
+        }
       }
-      // In `segments`, column c's element for row r sits at c × segmentElements + (r - rowStart) × rows.stride.
-      const blockDims: Dim[] = [{ size: blockRows, stride: rows.stride }, { size: columns.size, stride: segmentElements }];
-      await gatherFromWindow(segments, 0, blockDims, elementBytes, sink, options);
+      const bytes = blockRows * columns.size * elementBytes;
+      for (let position = 0; position < bytes; position += options.chunkBytes) {
+        throwIfAborted(options.signal);
+        await sink(block.subarray(position, Math.min(bytes, position + options.chunkBytes)));
+      }
     }
   }
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { test } from 'node:test';
-import { copyView, normalizeView, type StridedView } from '../../../src/convert/gather';
+import { BufferPool, copyView, normalizeView, type StridedView } from '../../../src/convert/gather';
 import { RangeReader } from '../../../src/safetensors';
 import { mulberry32, randomInt } from '../helpers/safetensors-files';
 import { withTempDir } from '../helpers/checkpoints';
@@ -71,15 +71,19 @@ for (const seed of [1, 2, 3, 4, 5, 6]) {
       const file = path.join(dir, 'data.bin');
       await writeFile(file, Buffer.concat([Buffer.alloc(prefix, 0xee), tensor, Buffer.alloc(3, 0xdd)]));
       const reader = await RangeReader.open(file);
+      const pool = new BufferPool();
       try {
         for (let round = 0; round < 40; round++) {
           const { view, kind } = randomView(random, E, A, B);
           const expected = oracle(tensor, elementBytes, view);
           // Tiny limits force the sliding-window and transposed-block paths; large ones the single window.
           for (const [chunkBytes, windowBytes] of [[8, 8], [16, 24], [64, 32], [1 << 20, 1 << 20]] as const) {
-            const parts: Buffer[] = [];
-            await copyView(reader, prefix, elementBytes * 8, view, async (bytes) => { parts.push(Buffer.from(bytes)); }, { chunkBytes, windowBytes }, kind);
-            assert.ok(Buffer.concat(parts).equals(Buffer.from(expected)), `${kind} ${JSON.stringify(view)} with chunk ${chunkBytes}, window ${windowBytes}`);
+            // Each view is copied with fresh buffers and with the pool shared by every round, as a conversion does.
+            for (const buffers of [undefined, pool]) {
+              const parts: Buffer[] = [];
+              await copyView(reader, prefix, elementBytes * 8, view, async (bytes) => { parts.push(Buffer.from(bytes)); }, { chunkBytes, windowBytes, buffers }, kind);
+              assert.ok(Buffer.concat(parts).equals(Buffer.from(expected)), `${kind} ${JSON.stringify(view)} with chunk ${chunkBytes}, window ${windowBytes}, ${buffers ? 'pooled' : 'fresh'} buffers`);
+            }
           }
         }
       } finally {
