@@ -91,3 +91,30 @@ export async function writeSparseHeaderCheckpoint(folder: string, layers: number
   }
   await writeFile(path.join(folder, 'model.safetensors.index.json'), JSON.stringify({ metadata: {}, weight_map: weightMap }));
 }
+
+/** Llama-4 sizes (hidden 5120, expert intermediate 8192), stored [E, H, 2I] / [E, I, H] as on the Hub. */
+export const LLAMA4 = { hidden: 5120, intermediate: 8192 } as const;
+
+/**
+ * Writes one llama4_text MoE layer with `experts` experts (0.23 GiB each) in the transposed layout, which
+ * the converter copies through its in-memory transpose rather than as byte ranges.
+ */
+export async function writeTransposedBenchCheckpoint(folder: string, experts: number): Promise<void> {
+  const { hidden, intermediate } = LLAMA4;
+  await mkdir(folder, { recursive: true });
+  await writeFile(path.join(folder, 'config.json'), JSON.stringify({ model_type: 'llama4_text', hidden_size: hidden, intermediate_size: intermediate, num_local_experts: experts }, null, 2));
+  const tensors: WriterTensorSpec[] = [
+    { name: 'model.layers.0.feed_forward.experts.gate_up_proj', dtype: 'BF16', shape: [experts, hidden, 2 * intermediate] },
+    { name: 'model.layers.0.feed_forward.experts.down_proj', dtype: 'BF16', shape: [experts, intermediate, hidden] },
+  ];
+  const writer = await SafetensorsWriter.create(path.join(folder, 'model.safetensors'), tensors, { format: 'pt' });
+  const pattern = new Uint8Array(16 * 1024 * 1024);
+  for (let index = 0; index < pattern.length; index++) pattern[index] = (Math.imul(index, 2654435761) >>> 24) & 0xff;
+  let remaining = writer.dataBytes;
+  while (remaining > 0) {
+    const piece = pattern.subarray(0, Math.min(pattern.length, remaining));
+    await writer.write(piece);
+    remaining -= piece.length;
+  }
+  await writer.close();
+}
