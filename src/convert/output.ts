@@ -63,7 +63,7 @@ export async function checkDestination(sourceRoot: string, outDir: string, overw
   }
   if ((await readdir(outDir)).length > 0 && !overwrite) {
     throw new DefuserError('output-exists',
-      `The output folder ${outDir} already exists and is not empty. Choose another folder, or allow overwriting (--overwrite on the command line).`);
+      `The output folder ${outDir} already exists and is not empty. Choose another folder, or allow replacing it (--overwrite on the command line, "Replace the destination folder if it exists" in the defuse panel).`);
   }
 }
 

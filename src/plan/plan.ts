@@ -65,7 +65,7 @@ export function findCandidates(checkpoint: Checkpoint): { modules: FusedModule[]
         : checkpoint.modelType === null ? 'has no model_type in config.json' : `has model_type "${checkpoint.modelType}"`;
       warnings.push({
         kind: 'unsupported-model-type',
-        message: `The checkpoint ${typeText}, which Defuser does not support yet, and contains ${fusedLooking.length} tensor(s) that look fused: ${listNames(fusedLooking)}. Nothing will be split. Supported model types: ${supportedModelTypes().join(', ')}.`,
+        message: `The checkpoint ${typeText}, which Defuser does not support yet, and contains ${fusedLooking.length} tensor(s) that look fused: ${listNames(fusedLooking)}. Nothing will be split. Defuser supports ${supportedModelTypes().length} model types, for example qwen3_moe, qwen3_5_moe, mixtral, deepseek_v3, gpt_oss and llama4; the support table in this tool's docs/support.md lists them all.`,
         tensors: fusedLooking,
       });
     }
