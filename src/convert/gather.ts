@@ -32,6 +32,43 @@ function scratch(options: GatherOptions, slot: string, size: number): Uint8Array
   return options.buffers ? options.buffers.get(slot, size) : new Uint8Array(size);
 }
 
+/** An output buffer that hands full chunks to the sink as bytes are appended. */
+class ChunkedOutput {
+  private filled = 0;
+
+  constructor(readonly buffer: Uint8Array, private readonly sink: ByteSink, private readonly signal: AbortSignal | undefined) {}
+
+  /** Bytes appended since the last flush. */
+  get length(): number {
+    return this.filled;
+  }
+
+  /** Marks `bytes` bytes written directly into `buffer` at the current length as appended. */
+  advance(bytes: number): void {
+    this.filled += bytes;
+  }
+
+  /** Appends bytes, flushing whenever the buffer is full. */
+  async append(bytes: Uint8Array): Promise<void> {
+    let from = 0;
+    while (from < bytes.length) {
+      const take = Math.min(bytes.length - from, this.buffer.length - this.filled);
+      this.buffer.set(bytes.subarray(from, from + take), this.filled);
+      this.filled += take;
+      from += take;
+      if (this.filled === this.buffer.length) await this.flush();
+    }
+  }
+
+  /** Hands the appended bytes to the sink. */
+  async flush(): Promise<void> {
+    if (this.filled === 0) return;
+    throwIfAborted(this.signal);
+    await this.sink(this.buffer.subarray(0, this.filled));
+    this.filled = 0;
+  }
+}
+
 /** Memory bounds and hooks of a copy. */
 export interface GatherOptions {
   /** Output buffer size: bytes handed to the sink at once. */
@@ -215,31 +252,16 @@ function* outerOffsets(dims: readonly Dim[], inner: number): Generator<number> {
  */
 async function gatherFromWindow(window: Uint8Array, windowBase: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   // At least one output row must fit, whatever the chunk size.
-  const out = scratch(options, 'out', Math.max(options.chunkBytes, dims[dims.length - 1]!.size * elementBytes));
-  let filled = 0;
-  const flush = async (): Promise<void> => {
-    if (filled === 0) return;
-    throwIfAborted(options.signal);
-    await sink(out.subarray(0, filled));
-    filled = 0;
-  };
+  const output = new ChunkedOutput(scratch(options, 'out', Math.max(options.chunkBytes, dims[dims.length - 1]!.size * elementBytes)), sink, options.signal);
 
   const last = dims[dims.length - 1]!;
   if (last.stride === 1) {
     const rowBytes = last.size * elementBytes;
     for (const rowStart of outerOffsets(dims, 1)) {
-      let from = (rowStart - windowBase) * elementBytes;
-      let remaining = rowBytes;
-      while (remaining > 0) {
-        const take = Math.min(remaining, out.length - filled);
-        out.set(window.subarray(from, from + take), filled);
-        filled += take;
-        from += take;
-        remaining -= take;
-        if (filled === out.length) await flush();
-      }
+      const from = (rowStart - windowBase) * elementBytes;
+      await output.append(window.subarray(from, from + rowBytes));
     }
-    await flush();
+    await output.flush();
     return;
   }
 
@@ -248,32 +270,54 @@ async function gatherFromWindow(window: Uint8Array, windowBase: number, dims: re
   const rows = dims.length >= 2 ? dims[dims.length - 2]! : { size: 1, stride: 0 };
   const columns = last;
   const source = elementViews(window, elementBytes);
-  const target = elementViews(out, elementBytes);
-  const words = source.wordsPerElement;
-  const rowsPerBlock = Math.max(1, Math.floor(out.length / (columns.size * elementBytes)));
-  const TILE = 64;
+  const target = elementViews(output.buffer, elementBytes);
+  const rowsPerBlock = Math.max(1, Math.floor(output.buffer.length / (columns.size * elementBytes)));
   for (const matrixStart of outerOffsets(dims, dims.length >= 2 ? 2 : 1)) {
     for (let rowStart = 0; rowStart < rows.size; rowStart += rowsPerBlock) {
       const rowEnd = Math.min(rows.size, rowStart + rowsPerBlock);
-      if (filled + (rowEnd - rowStart) * columns.size * elementBytes > out.length) await flush();
-      const blockBase = filled / elementBytes;
-      for (let tile = 0; tile < columns.size; tile += TILE) {
-        const tileEnd = Math.min(columns.size, tile + TILE);
-        for (let row = rowStart; row < rowEnd; row++) {
-          const targetRow = blockBase + (row - rowStart) * columns.size;
-          const sourceRow = matrixStart + row * rows.stride - windowBase;
-          for (let column = tile; column < tileEnd; column++) {
-            const from = (sourceRow + column * columns.stride) * words;
-            const to = (targetRow + column) * words;
-            target.words[to] = source.words[from]!;
-            if (words === 2) target.words[to + 1] = source.words[from + 1]!;
-          }
-        }
-      }
-      filled += (rowEnd - rowStart) * columns.size * elementBytes;
+      const blockBytes = (rowEnd - rowStart) * columns.size * elementBytes;
+      if (output.length + blockBytes > output.buffer.length) await output.flush();
+      transposeTiles(target, output.length / elementBytes, columns.size, source, matrixStart + rowStart * rows.stride - windowBase,
+        rowEnd - rowStart, rows.stride, columns.size, columns.stride);
+      output.advance(blockBytes);
     }
   }
-  await flush();
+  await output.flush();
+}
+
+/** Columns per tile of the in-memory transpose; 64 two-byte elements span two cache lines. */
+const TRANSPOSE_TILE = 64;
+
+/**
+ * Copies a rows × columns tile element by element: target element (r, c) is at
+ * `targetStart + r × targetRowLength + c` and source element (r, c) at `sourceStart + r × rowStride +
+ * c × columnStride`, all in elements. Column tiles keep the source lines and the target runs in cache.
+ */
+function transposeTiles(
+  target: ReturnType<typeof elementViews>,
+  targetStart: number,
+  targetRowLength: number,
+  source: ReturnType<typeof elementViews>,
+  sourceStart: number,
+  rowCount: number,
+  rowStride: number,
+  columnCount: number,
+  columnStride: number,
+): void {
+  const words = source.wordsPerElement;
+  for (let tile = 0; tile < columnCount; tile += TRANSPOSE_TILE) {
+    const tileEnd = Math.min(columnCount, tile + TRANSPOSE_TILE);
+    for (let row = 0; row < rowCount; row++) {
+      const sourceRow = sourceStart + row * rowStride;
+      const targetRow = targetStart + row * targetRowLength;
+      for (let column = tile; column < tileEnd; column++) {
+        const from = (sourceRow + column * columnStride) * words;
+        const to = (targetRow + column) * words;
+        target.words[to] = source.words[from]!;
+        if (words === 2) target.words[to + 1] = source.words[from + 1]!;
+      }
+    }
+  }
 }
 
 /** Views whose last dimension is contiguous: copy whole rows through a sliding source window. */
@@ -282,19 +326,14 @@ async function copyRows(reader: RangeReader, tensorStart: number, offset: number
   const window = scratch(options, 'large', Math.max(options.windowBytes, elementBytes));
   let windowStart = -1;
   let windowLength = 0;
-  const out = scratch(options, 'copy-a', options.chunkBytes);
-  let filled = 0;
-  const flush = async (): Promise<void> => {
-    if (filled === 0) return;
-    await sink(out.subarray(0, filled));
-    filled = 0;
-  };
+  const output = new ChunkedOutput(scratch(options, 'copy-a', options.chunkBytes), sink, options.signal);
+  const fileEnd = await reader.size();
 
   for (const rowOffset of outerOffsets(dims, 1)) {
     throwIfAborted(options.signal);
     const rowStart = tensorStart + (offset + rowOffset) * elementBytes;
     if (rowBytes > window.length) {
-      await flush();
+      await output.flush();
       for await (const chunk of reader.chunks(rowStart, rowBytes, options.chunkBytes)) {
         throwIfAborted(options.signal);
         await sink(chunk);
@@ -303,35 +342,22 @@ async function copyRows(reader: RangeReader, tensorStart: number, offset: number
     }
     if (windowStart < 0 || rowStart < windowStart || rowStart + rowBytes > windowStart + windowLength) {
       windowStart = rowStart;
-      windowLength = window.length;
-      const fileEnd = await reader.size();
       windowLength = Math.min(window.length, fileEnd - rowStart);
       await reader.readInto(windowStart, windowLength, window);
     }
-    let from = rowStart - windowStart;
-    let remaining = rowBytes;
-    while (remaining > 0) {
-      const take = Math.min(remaining, out.length - filled);
-      out.set(window.subarray(from, from + take), filled);
-      filled += take;
-      from += take;
-      remaining -= take;
-      if (filled === out.length) await flush();
-    }
+    const from = rowStart - windowStart;
+    await output.append(window.subarray(from, from + rowBytes));
   }
-  await flush();
+  await output.flush();
 }
-
-/** Columns per tile of the in-memory transpose; 64 two-byte elements span two cache lines. */
-const TRANSPOSE_TILE = 64;
 
 /**
  * Views whose last dimension is strided (transposes) and whose span exceeds the window. Output rows are
  * produced in blocks that fill three quarters of the window. For each block, the source is read in bands
  * of whole source rows (one output column each) that fill the last quarter, and each band's tile is
- * scattered into the block. Every read is one large contiguous range; the cost is reading the source span once per
- * output block, about (span / block size) times in all, which is cheap next to one small read per
- * column.
+ * scattered into the block. Every read is one large contiguous range. The cost is reading the source
+ * span once per output block, about (span / block size) times in all, which is cheap next to one small
+ * read per column.
  */
 async function copyTransposedBlocks(reader: RangeReader, tensorStart: number, offset: number, dims: readonly Dim[], elementBytes: number, sink: ByteSink, options: GatherOptions): Promise<void> {
   const columns = dims[dims.length - 1]!;
@@ -347,7 +373,6 @@ async function copyTransposedBlocks(reader: RangeReader, tensorStart: number, of
   const band = scratch(options, 'band', ((columnsPerBand - 1) * columns.stride + maxRowSpan) * elementBytes);
   const source = elementViews(band, elementBytes);
   const target = elementViews(block, elementBytes);
-  const words = source.wordsPerElement;
 
   for (const matrixStart of outerOffsets(dims, dims.length >= 2 ? 2 : 1)) {
     for (let rowStart = 0; rowStart < rows.size; rowStart += rowsPerBlock) {
@@ -360,20 +385,7 @@ async function copyTransposedBlocks(reader: RangeReader, tensorStart: number, of
         const first = offset + matrixStart + rowStart * rows.stride + columnStart * columns.stride;
         await reader.readInto(tensorStart + first * elementBytes, bandElements * elementBytes, band);
         // Band element for (row r, column c) is (r - rowStart) × rows.stride + (c - columnStart) × columns.stride.
-        // Column tiles keep both the band's source lines and the block's target runs in cache.
-        for (let tile = 0; tile < bandColumns; tile += TRANSPOSE_TILE) {
-          const tileEnd = Math.min(bandColumns, tile + TRANSPOSE_TILE);
-          for (let row = 0; row < blockRows; row++) {
-            const sourceRow = row * rows.stride;
-            const targetRow = row * columns.size + columnStart;
-            for (let column = tile; column < tileEnd; column++) {
-              const from = (sourceRow + column * columns.stride) * words;
-              const to = (targetRow + column) * words;
-              target.words[to] = source.words[from]!;
-              if (words === 2) target.words[to + 1] = source.words[from + 1]!;
-            }
-          }
-        }
+        transposeTiles(target, columnStart, columns.size, source, 0, blockRows, rows.stride, bandColumns, columns.stride);
       }
       const bytes = blockRows * columns.size * elementBytes;
       for (let position = 0; position < bytes; position += options.chunkBytes) {
