@@ -44,8 +44,8 @@ async function statOrNull(file: string): Promise<import('node:fs').Stats | null>
 }
 
 /**
- * A Hugging Face cache repository folder (`models--org--name`) holds `snapshots/<revision>/`; pick the
- * revision `refs/main` names, or the only snapshot.
+ * Resolves a Hugging Face cache repository folder (`models--org--name`, which contains
+ * `snapshots/<revision>/`) to the revision `refs/main` names, or to the only snapshot.
  */
 async function resolveCacheRepository(folder: string): Promise<string> {
   const snapshots = path.join(folder, 'snapshots');
@@ -63,12 +63,18 @@ async function resolveCacheRepository(folder: string): Promise<string> {
     `${folder} is a Hugging Face cache folder with ${revisions.length} snapshots and no usable refs/main. Open one of ${snapshots}/<revision> instead.`);
 }
 
+/** Orders names by UTF-16 code units, like a plain sort, so listings are stable across locales. */
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
+}
+
 async function listOtherFiles(root: string, exclude: ReadonlySet<string>): Promise<{ files: string[]; skipped: { file: string; reason: string }[] }> {
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
   async function walk(relative: string): Promise<void> {
     const entries = await readdir(path.join(root, relative), { withFileTypes: true });
-    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    entries.sort((a, b) => compareText(a.name, b.name));
     for (const entry of entries) {
       const child = relative ? `${relative}/${entry.name}` : entry.name;
       // Hidden folders and files (.git, .cache, .huggingface) are tooling state, not part of the model.

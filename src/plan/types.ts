@@ -4,7 +4,7 @@
  */
 import type { DType } from '../safetensors/types';
 
-/** How a family stores its fused weights on disk. */
+/** The on-disk layout of a family's fused weights. */
 export type LayoutFamily =
   | 'stacked'                         // gate_up_proj [E, 2I, H], down_proj [E, H, I]
   | 'stacked-transposed'              // gate_up_proj [E, H, 2I], down_proj [E, I, H]
@@ -16,7 +16,7 @@ export type LayoutFamily =
   | 'dense-up-first'                  // phi4_multimodal audio: up half first, with bias
   | 'legacy-rename';                  // per-expert w1/w2/w3 renamed to gate/up/down
 
-/** Why a candidate is or is not defused. `rule` is the 0-based index into the filter rules. */
+/** The reason a candidate is or is not defused. `rule` is the 0-based index into the filter rules. */
 export type Decision =
   | { readonly kind: 'defuse'; readonly rule: number | null }
   | { readonly kind: 'excluded'; readonly rule: number }
@@ -39,13 +39,13 @@ export interface Candidate {
 }
 
 /**
- * Where an output tensor's elements come from: a strided view of one source tensor.
+ * The source of an output tensor's elements: a strided view of one source tensor.
  * Output element at multi-index (i0, i1, ...) is source element
  * `offset + i0 * strides[0] + i1 * strides[1] + ...` (all counts in elements, row-major source).
  */
 export interface SourceSlice {
   readonly tensor: string;
-  /** Shard file (relative to the checkpoint folder) that holds the source tensor. */
+  /** Shard file (relative to the checkpoint folder) that contains the source tensor. */
   readonly shard: string;
   readonly offset: number;
   readonly strides: readonly number[];
