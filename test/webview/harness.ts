@@ -12,6 +12,10 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { PanelController, type PanelDefaults, type PanelHost } from '../../extension/defusePanel/controller';
 import { coreBackend } from '../../extension/defusePanel/backend';
 import { renderPanelHtml } from '../../extension/defusePanel/html';
+import { loadInspectorModel } from '../../extension/inspector/inspectorModel';
+import { webviewShell } from '../../extension/webviewHtml';
+import { computeTensorStats, searchRows, visibleRows } from '../../src/inspect/index';
+import type { InspectorEvent, InspectorRequest } from '../../webview/inspector/protocol';
 import { convertCheckpoint, openCheckpoint, type Checkpoint } from '../../src/index';
 import type { HostToWebview } from '../../webview/protocol/messages';
 
@@ -36,17 +40,27 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** Bundles `webview/panel/main.ts` the way scripts/build.mjs does, into a temporary folder. */
-export async function buildPanelBundle(): Promise<string> {
-  const folder = await mkdtemp(path.join(os.tmpdir(), 'defuser-panel-bundle-'));
+/** Bundles `webview/<name>/main.ts` the way scripts/build.mjs does, into `<name>.js` and `<name>.css` of a temporary folder. */
+async function buildWebviewBundle(name: 'panel' | 'inspector'): Promise<string> {
+  const folder = await mkdtemp(path.join(os.tmpdir(), `defuser-${name}-bundle-`));
   await build({
     bundle: true, platform: 'browser', format: 'iife', target: 'es2022', logLevel: 'error',
-    entryPoints: [path.join(REPO, 'webview/panel/main.ts')], outfile: path.join(folder, 'panel.js'),
+    entryPoints: [path.join(REPO, `webview/${name}/main.ts`)], outfile: path.join(folder, `${name}.js`),
   });
   return folder;
 }
 
-/** CSS variables standing in for the ones VS Code injects into webviews, for two themes. */
+/** Bundles `webview/panel/main.ts` into a temporary folder. */
+export function buildPanelBundle(): Promise<string> {
+  return buildWebviewBundle('panel');
+}
+
+/** Bundles `webview/inspector/main.ts` into a temporary folder. */
+export function buildInspectorBundle(): Promise<string> {
+  return buildWebviewBundle('inspector');
+}
+
+/** CSS variables standing in for the ones VS Code injects into webviews, for three themes. */
 const THEMES = {
   light: {
     '--vscode-foreground': '#3b3b3b', '--vscode-editor-background': '#ffffff', '--vscode-panel-border': '#e5e5e5',
@@ -78,7 +92,33 @@ const THEMES = {
     '--vscode-dropdown-border': '#3c3c3c', '--vscode-dropdown-foreground': '#cccccc', '--vscode-input-placeholderForeground': '#989898',
     '--vscode-progressBar-background': '#0078d4',
   },
+  // NOTE: approximate colours of VS Code's "Default High Contrast" (dark) theme, not copied from a running
+  // VS Code. As in that theme, list and secondary button fills are left undefined and contrast borders are set.
+  'high-contrast': {
+    '--vscode-foreground': '#ffffff', '--vscode-editor-background': '#000000', '--vscode-panel-border': '#6fc3df',
+    '--vscode-contrastBorder': '#6fc3df', '--vscode-contrastActiveBorder': '#f38518',
+    '--vscode-input-background': '#000000', '--vscode-input-foreground': '#ffffff', '--vscode-input-border': '#6fc3df',
+    '--vscode-focusBorder': '#f38518', '--vscode-errorForeground': '#f48771', '--vscode-editorWarning-foreground': '#ffd370',
+    '--vscode-gitDecoration-addedResourceForeground': '#a1e3ad', '--vscode-gitDecoration-deletedResourceForeground': '#c74e39',
+    '--vscode-font-family': 'sans-serif', '--vscode-editor-font-family': 'monospace', '--vscode-font-size': '13px',
+    '--vscode-button-background': '#000000', '--vscode-button-foreground': '#ffffff', '--vscode-button-border': '#6fc3df',
+    '--vscode-button-secondaryForeground': '#ffffff', '--vscode-checkbox-background': '#000000',
+    '--vscode-checkbox-border': '#6fc3df', '--vscode-checkbox-foreground': '#ffffff', '--vscode-dropdown-background': '#000000',
+    '--vscode-dropdown-border': '#6fc3df', '--vscode-dropdown-foreground': '#ffffff', '--vscode-input-placeholderForeground': '#b3b3b3',
+    '--vscode-progressBar-background': '#6fc3df', '--vscode-badge-background': '#000000', '--vscode-badge-foreground': '#ffffff',
+    '--vscode-descriptionForeground': '#ffffff', '--vscode-charts-blue': '#6fc3df',
+  },
 } as const;
+
+/** The body class VS Code sets for each theme kind. */
+const BODY_CLASS: Record<ThemeName, string> = {
+  light: 'vscode-light', dark: 'vscode-dark', 'high-contrast': 'vscode-high-contrast',
+};
+
+/** Stylesheet of the stand-in theme variables. */
+function themeStylesheet(theme: ThemeName): string {
+  return `html { ${Object.entries(THEMES[theme]).map(([name, value]) => `${name}: ${value};`).join(' ')} }`;
+}
 
 /** A colour theme of the stand-in variables. */
 export type ThemeName = keyof typeof THEMES;
@@ -177,8 +217,8 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
   })
     // Stand-ins for VS Code's theme: a stylesheet of variables and the body class.
     .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${ORIGIN}/theme.css">\n<link rel="stylesheet"`)
-    .replace('<body>', `<body class="vscode-${theme}">`);
-  const themeCss = `html { ${Object.entries(THEMES[theme]).map(([name, value]) => `${name}: ${value};`).join(' ')} }`;
+    .replace('<body>', `<body class="${BODY_CLASS[theme]}">`);
+  const themeCss = themeStylesheet(theme);
   await page.route(`${ORIGIN}/**`, async (route) => {
     const name = new URL(route.request().url()).pathname;
     switch (name) {
@@ -206,6 +246,101 @@ export async function openPanelPage(browser: Browser, bundle: string, options: P
       await writeFile(path.join(ARTIFACTS, `${name}.jsonl`), hostMessages.map((message) => JSON.stringify(message)).join('\n'));
     },
   };
+}
+
+/** An inspector page and what its host side recorded. */
+export interface InspectorPage {
+  readonly page: Page;
+  /** Requests to open the defuse plan, one entry per click. */
+  readonly planRequests: number[];
+  /** Uncaught errors and console errors of the page. */
+  readonly pageErrors: string[];
+}
+
+/**
+ * Opens the inspector of one `.safetensors` file in a page of the given width. The host side is a stand-in
+ * for the extension's inspector session, which needs the `vscode` module: it answers `ready`, `rows` and
+ * `stats` from the same model and row functions, and records `openPlan` instead of running the command.
+ */
+export async function openInspectorPage(
+  browser: Browser, bundle: string, file: string, options: { readonly theme?: ThemeName; readonly width?: number } = {},
+): Promise<InspectorPage> {
+  const model = await loadInspectorModel(file);
+  const context = await browser.newContext({ viewport: { width: options.width ?? 1280, height: 1000 } });
+  const page = await context.newPage();
+  const planRequests: number[] = [];
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  page.on('console', (message) => {
+    if (message.type() === 'error') {
+      pageErrors.push(message.text());
+    }
+  });
+
+  const post = async (event: InspectorEvent): Promise<void> => {
+    await page.evaluate((data) => window.postMessage(data, '*'), event).catch(() => undefined);
+  };
+  const receive = async (request: InspectorRequest): Promise<void> => {
+    switch (request.type) {
+      case 'ready':
+        return post({ type: 'init', summary: model.summary });
+      case 'rows': {
+        const query = request.query.trim();
+        const rows = query !== '' ? searchRows(model.tensors, query) : visibleRows(model.tree, new Set(request.expanded));
+        return post({
+          type: 'rows', requestId: request.requestId, total: rows.length, offset: request.offset,
+          rows: rows.slice(request.offset, request.offset + request.limit),
+        });
+      }
+      case 'stats': {
+        const header = model.headerOf.get(request.tensor);
+        if (!header) {
+          return post({ type: 'stats', requestId: request.requestId, tensor: request.tensor, stats: null, error: 'not in this file' });
+        }
+        const stats = await computeTensorStats(header, request.tensor, {});
+        return post({ type: 'stats', requestId: request.requestId, tensor: request.tensor, stats, error: null });
+      }
+      case 'cancelStats':
+        return;
+      case 'openPlan':
+        planRequests.push(planRequests.length + 1);
+        return;
+    }
+  };
+  await page.exposeFunction('__defuserToHost', (json: string) => receive(JSON.parse(json) as InspectorRequest));
+  await page.addInitScript(`
+    window.acquireVsCodeApi = () => ({ postMessage: (message) => window.__defuserToHost(JSON.stringify(message)) });
+  `);
+
+  const theme = options.theme ?? 'dark';
+  // webviewShell reads only `cspSource` of the webview and the string form of the URIs.
+  const html = webviewShell({
+    webview: { cspSource: ORIGIN } as unknown as Parameters<typeof webviewShell>[0]['webview'],
+    title: 'Inspect',
+    scriptUri: `${ORIGIN}/inspector.js` as unknown as Parameters<typeof webviewShell>[0]['scriptUri'],
+    styleUri: `${ORIGIN}/inspector.css` as unknown as Parameters<typeof webviewShell>[0]['styleUri'],
+    body: '<main id="app"><p>Reading header…</p></main>',
+  })
+    .replace('<link rel="stylesheet"', `<link rel="stylesheet" href="${ORIGIN}/theme.css">\n<link rel="stylesheet"`)
+    .replace('<body>', `<body class="${BODY_CLASS[theme]}">`);
+  await page.route(`${ORIGIN}/**`, async (route) => {
+    const name = new URL(route.request().url()).pathname;
+    switch (name) {
+      case '/index.html':
+        return route.fulfill({ contentType: 'text/html', body: html });
+      case '/inspector.js':
+        return route.fulfill({ contentType: 'text/javascript', body: await readFile(path.join(bundle, 'inspector.js')) });
+      case '/inspector.css':
+        return route.fulfill({ contentType: 'text/css', body: await readFile(path.join(bundle, 'inspector.css')) });
+      case '/theme.css':
+        return route.fulfill({ contentType: 'text/css', body: themeStylesheet(theme) });
+      default:
+        return route.fulfill({ status: 404, body: '' });
+    }
+  });
+  await page.route((url) => !url.href.startsWith(ORIGIN), (route) => route.abort());
+  await page.goto(`${ORIGIN}/index.html`);
+  return { page, planRequests, pageErrors };
 }
 
 /** Length in bytes of each element of the dtypes the synthetic checkpoint uses. */

@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { buildCliCommand } from '../../extension/defusePanel/cliCommand';
 import { checkRules, openCheckpoint, planDefusion } from '../../src/index';
 import {
-  ARTIFACTS, buildPanelBundle, HOSTILE_NAME, launchChromium, openPanelPage, writeLargeCheckpoint, type PanelPage,
+  ARTIFACTS, buildPanelBundle, HOSTILE_NAME, launchChromium, openPanelPage, writeLargeCheckpoint, type PanelPage, type ThemeName,
 } from './harness';
 
 const GOLDEN = '/work/shared/golden/qwen3_moe/input';
@@ -72,7 +72,7 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
   });
 
   /** Opens the golden Qwen3-MoE checkpoint with no filter by default. */
-  async function openGolden(rules: readonly string[] | null = null, theme: 'light' | 'dark' = 'dark'): Promise<PanelPage> {
+  async function openGolden(rules: readonly string[] | null = null, theme: ThemeName = 'dark'): Promise<PanelPage> {
     const outParent = await mkdtemp(path.join(os.tmpdir(), 'defuser-panel-out-'));
     cleanup.push(outParent);
     const panel = await openPanelPage(browser, bundle, {
@@ -252,8 +252,10 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     assert.match(expectedCommand, / --verify$/);
     assert.deepEqual(panel.clipboard, [expectedCommand]);
     assert.equal(await text(page, '#cli-copied'), `Copied: ${expectedCommand}`);
+    // Defuse is the next action, so the copied command is no longer the news.
 
     await page.locator('#defuse').click();
+    assert.equal(await text(page, '#cli-copied'), '');
     await waitForText(page, '#run-result', 'Wrote');
     const plan = await planDefusion(panel.checkpoint, { filter: ['+:layers\\.1\\.'] });
     assert.match(await text(page, '#run-result'), new RegExp(`Wrote ${plan.totals.tensorsAfter} tensors`));
@@ -383,12 +385,126 @@ void describe('defuse panel in Chromium', { skip: chromiumMissing }, () => {
     await page.context().close();
   });
 
-  void it('takes light and dark screenshots', async () => {
+  void it('clears the copied command', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    await page.clock.install();
+    await page.locator('#copy-cli').click();
+    await waitForText(page, '#cli-copied', 'Copied:');
+    // A rule change makes the copied command stale.
+    await typeRules(page, '+:layers\\.1\\.');
+    assert.equal(await text(page, '#cli-copied'), '');
+
+    // Left alone, the status clears itself after five seconds of the page's (fake) clock.
+    await page.locator('#copy-cli').click();
+    await waitForText(page, '#cli-copied', 'Copied:');
+    await page.clock.runFor(4_000);
+    assert.match(await text(page, '#cli-copied'), /^Copied: /);
+    await page.clock.runFor(1_500);
+    assert.equal(await text(page, '#cli-copied'), '');
+    assert.equal(panel.clipboard.length, 2);
+    await page.context().close();
+  });
+
+  void it('fits placeholders in their fields', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    const fields = await page.$$eval('vscode-text-field[placeholder]', (elements) => elements.map((field) => {
+      const input = field.shadowRoot?.querySelector('input');
+      if (!input) {
+        return { id: field.id, placeholder: '', needed: 0, available: 0 };
+      }
+      const style = getComputedStyle(input);
+      const context = document.createElement('canvas').getContext('2d') as CanvasRenderingContext2D;
+      context.font = style.font;
+      return {
+        id: field.id,
+        placeholder: input.placeholder,
+        needed: context.measureText(input.placeholder).width,
+        available: input.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight),
+      };
+    }));
+    assert.deepEqual(fields.map((field) => field.id).sort(), ['candidate-query', 'diff-query', 'max-layers']);
+    for (const field of fields) {
+      assert.ok(field.placeholder !== '', `${field.id} has no inner input with a placeholder`);
+      assert.ok(field.needed <= field.available, `"${field.placeholder}" needs ${field.needed}px, ${field.id} has ${field.available}px`);
+    }
+    await page.context().close();
+  });
+
+  void it('aligns diff headers with their columns', async () => {
+    const largeFolder = await writeLargeCheckpoint(40, 8);
+    cleanup.push(largeFolder);
+    const golden = await openGolden();
+    const large = await openPanelPage(browser, bundle, {
+      checkpointPath: largeFolder, defaults: { rules: null, maxLayers: null, outDir: `${largeFolder}-defused`, verify: false },
+    });
+    await waitForText(large.page, '#candidate-count', '40 of 40');
+    // The golden diff fits without a vertical scrollbar; the large one has one.
+    for (const { page } of [golden, large]) {
+      await page.locator('#diff-collapse').click();
+      await page.waitForFunction(() => document.querySelector('#diff-row-0 .name')?.textContent !== '');
+      await page.waitForFunction(() => document.querySelector('#diff-row-0.loading') === null);
+      const edges = await page.evaluate(() => {
+        const viewport = document.querySelector('#diff-viewport') as HTMLElement;
+        const heads = [...document.querySelectorAll<HTMLElement>('.grid-head [role=columnheader]')].filter((cell) => cell.offsetParent !== null);
+        const cells = [...document.querySelectorAll<HTMLElement>('#diff-row-0 [role=gridcell]')].filter((cell) => cell.offsetParent !== null);
+        return {
+          scrollbar: viewport.offsetWidth - viewport.clientWidth,
+          heads: heads.map((cell) => [cell.getBoundingClientRect().left, cell.getBoundingClientRect().right]),
+          cells: cells.map((cell) => [cell.getBoundingClientRect().left, cell.getBoundingClientRect().right]),
+        };
+      });
+      assert.equal(edges.heads.length, edges.cells.length);
+      edges.heads.forEach(([left, right], index) => {
+        const [cellLeft, cellRight] = edges.cells[index];
+        assert.ok(Math.abs(left - cellLeft) < 1, `column ${index + 1} header starts at ${left}px, its cells at ${cellLeft}px (scrollbar ${edges.scrollbar}px)`);
+        assert.ok(Math.abs(right - cellRight) < 1, `column ${index + 1} header ends at ${right}px, its cells at ${cellRight}px (scrollbar ${edges.scrollbar}px)`);
+      });
+    }
+    await golden.page.context().close();
+    await large.page.context().close();
+  });
+
+  void it('hides the shard column for one shard', async () => {
+    const panel = await openGolden();
+    const { page } = panel;
+    await page.setViewportSize({ width: 1400, height: 900 });
+    await page.locator('#diff-view').click();
+    await page.locator('vscode-option[value=removed]').click();
+    await waitForText(page, '#diff-count', '4 rows');
+    const visibleHeads = await page.$$eval('.grid-head [role=columnheader]', (cells) => cells
+      .filter((cell) => (cell as HTMLElement).offsetParent !== null).map((cell) => cell.textContent ?? ''));
+    assert.deepEqual(visibleHeads.map((label) => label.trim()), ['Change', 'Name', 'DType', 'Shape', 'Bytes', 'Source slice']);
+    assert.equal(await page.locator('#diff-grid').getAttribute('aria-colcount'), '6');
+    const clipped = await page.$$eval('#diff-spacer .name', (names) => names
+      .filter((name) => name.scrollWidth > name.clientWidth).map((name) => name.textContent ?? ''));
+    assert.deepEqual(clipped, []);
+    await page.context().close();
+  });
+
+  void it('takes light, dark and high-contrast screenshots', async () => {
     await mkdir(ARTIFACTS, { recursive: true });
-    for (const theme of ['light', 'dark'] as const) {
+    for (const theme of ['light', 'dark', 'high-contrast'] as const) {
       const panel = await openGolden(['+:layers\\.1\\.', '-:nothing'], theme);
       await waitForText(panel.page, '#rule-notes', 'matches nothing');
       await waitForText(panel.page, '#fact-free', 'B');
+      // The focused grid and its active row, so the screenshot shows the theme's focus outline.
+      await panel.page.locator('#diff-grid').focus();
+      if (theme === 'high-contrast') {
+        // High contrast themes leave selection fills undefined, so focus and the active row need outlines.
+        const outline = (selector: string): Promise<string> => panel.page.$eval(selector, (element) => {
+          const style = getComputedStyle(element);
+          return `${style.outlineStyle} ${style.outlineWidth} ${style.outlineColor}`;
+        });
+        assert.equal(await outline('#diff-grid'), 'solid 1px rgb(243, 133, 24)');
+        await panel.page.waitForFunction(() => document.querySelector('#diff-grid')?.getAttribute('aria-activedescendant') === 'diff-row-0');
+        assert.match(await outline('#diff-row-0'), /^(dotted|solid|dashed) 1px rgb\(243, 133, 24\)$/);
+        // Tab moves from the grid to its first sort button.
+        await panel.page.keyboard.press('Tab');
+        assert.equal(await panel.page.evaluate(() => document.activeElement?.textContent), 'Change');
+        assert.match(await outline(':focus'), /^solid [1-9][\d.]*px rgb\(243, 133, 24\)$/);
+      }
       const file = path.join(ARTIFACTS, `panel-${theme}.png`);
       await panel.page.screenshot({ path: file, fullPage: true });
       assert.ok((await stat(file)).size > 10_000);

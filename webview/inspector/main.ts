@@ -23,6 +23,8 @@ const state = {
   total: 0,
   statsRequest: -1,
   statsTensor: null as string | null,
+  /** The file column is left out when every tensor comes from the one inspected file. */
+  showFile: true,
 };
 
 function element<K extends keyof HTMLElementTagNameMap>(tag: K, text?: string, className?: string): HTMLElementTagNameMap[K] {
@@ -66,6 +68,7 @@ function requestRows(offset: number): void {
 function renderSummary(summary: InspectorSummary): void {
   const app = document.getElementById('app') as HTMLElement;
   app.replaceChildren();
+  state.showFile = summary.files.length > 1;
   app.append(element('h1', summary.title));
   app.append(element('div', summary.path, 'muted'));
 
@@ -152,7 +155,8 @@ function renderRows(): void {
   const tree = document.getElementById('tree') as HTMLTableElement;
   tree.replaceChildren();
   const head = element('tr');
-  for (const title of ['name', 'dtype', 'shape', 'parameters', 'bytes', 'offset', 'file', '']) {
+  const titles = ['name', 'dtype', 'shape', 'parameters', 'bytes', 'offset', ...(state.showFile ? ['file'] : []), ''];
+  for (const title of titles) {
     head.append(element('th', title, ['parameters', 'bytes', 'offset'].includes(title) ? 'number' : undefined));
   }
   tree.append(head);
@@ -175,12 +179,12 @@ function renderRows(): void {
     if (row.kind === 'module') name.append(element('span', `${formatCount(row.tensorCount)} tensors`, 'badge'));
     if (row.fused) name.append(element('span', 'fused', 'badge'));
     cell(tr, row.dtype ?? '');
-    cell(tr, row.shape ? `[${row.shape.join(', ')}]` : '');
+    cell(tr, row.shape ? `[${row.shape.join(', ')}]` : '', 'shape');
     cell(tr, formatCount(row.params), 'number');
     cell(tr, formatBytes(row.bytes), 'number');
     cell(tr, row.offset === null ? '' : formatCount(row.offset), 'number');
-    cell(tr, row.file ?? '', 'muted');
-    const actions = cell(tr, '');
+    if (state.showFile) cell(tr, row.file ?? '', 'muted file');
+    const actions = cell(tr, '', 'actions');
     if (row.kind === 'tensor' && row.name !== null) {
       const tensorName = row.name;
       const button = element('button', 'Statistics');

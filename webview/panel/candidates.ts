@@ -13,7 +13,7 @@ interface ValueElement extends HTMLElement {
 export function candidatesSection(): HTMLElement {
   return el('section', { class: 'candidates', 'aria-labelledby': 'candidates-title' },
     el('h2', { id: 'candidates-title' }, 'Candidates'),
-    el('vscode-text-field', { id: 'candidate-query', placeholder: 'Filter by module path or decision', 'aria-label': 'Filter candidates' }),
+    el('vscode-text-field', { id: 'candidate-query', placeholder: 'Filter by module or decision', size: 40, 'aria-label': 'Filter candidates' }),
     el('p', { id: 'candidate-count', class: 'status', role: 'status' }),
     el('div', { id: 'candidate-list', class: 'candidate-list' }),
   );

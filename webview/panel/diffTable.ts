@@ -26,14 +26,15 @@ interface CheckedElement extends HTMLElement {
   checked: boolean;
 }
 
-const COLUMNS: readonly { readonly label: string; readonly sort: SortKey | null }[] = [
+const COLUMNS: readonly { readonly label: string; readonly sort: SortKey | null; readonly className?: string }[] = [
   { label: 'Change', sort: 'change' },
   { label: 'Name', sort: 'name' },
   { label: 'DType', sort: 'dtype' },
   { label: 'Shape', sort: null },
   { label: 'Bytes', sort: 'bytes' },
   { label: 'Source slice', sort: null },
-  { label: 'Shard', sort: null },
+  // Hidden when the checkpoint has one shard, because every row would repeat the same file name.
+  { label: 'Shard', sort: null, className: 'shard' },
 ];
 
 const VIEW_LABELS: readonly { readonly view: DiffView; readonly label: string }[] = [
@@ -66,7 +67,7 @@ export function diffSection(): HTMLElement {
     el('div', { class: 'row toolbar' },
       el('vscode-dropdown', { id: 'diff-view', 'aria-label': 'Rows to list' },
         ...VIEW_LABELS.map(({ view, label }) => el('vscode-option', { value: view }, label))),
-      el('vscode-text-field', { id: 'diff-query', placeholder: 'Search names and source slices', 'aria-label': 'Search tensors' }),
+      el('vscode-text-field', { id: 'diff-query', placeholder: 'Search names and source slices', size: 40, 'aria-label': 'Search tensors' }),
       el('vscode-checkbox', { id: 'diff-collapse' }, 'Collapse expert runs'),
       el('vscode-button', { id: 'diff-plan-order', appearance: 'secondary' }, 'Plan order'),
     ),
@@ -77,7 +78,7 @@ export function diffSection(): HTMLElement {
     },
       el('div', { class: 'grid-head', role: 'rowgroup' },
         el('div', { class: 'grid-row', role: 'row', 'aria-rowindex': 1 },
-          ...COLUMNS.map((column, index) => el('div', { class: 'cell', role: 'columnheader', 'aria-colindex': index + 1, id: `diff-col-${index}` },
+          ...COLUMNS.map((column, index) => el('div', { class: column.className ? `cell ${column.className}` : 'cell', role: 'columnheader', 'aria-colindex': index + 1, id: `diff-col-${index}` },
             column.sort === null
               ? column.label
               : el('button', { class: 'sort', type: 'button', 'data-sort': column.sort }, column.label))),
@@ -93,6 +94,7 @@ export function diffSection(): HTMLElement {
 /** The virtual diff grid. */
 export class DiffTable {
   private readonly grid = byId('diff-grid');
+  private readonly headRow = this.grid.querySelector<HTMLElement>('.grid-head .grid-row') as HTMLElement;
   private readonly viewport = byId('diff-viewport');
   private readonly spacer = byId('diff-spacer');
   private readonly count = byId('diff-count');
@@ -158,6 +160,13 @@ export class DiffTable {
   setGeneration(generation: number): void {
     this.generation = generation;
     this.resetRows(false);
+  }
+
+  /** Hides the Shard column when every tensor is in one file, which gives the name column its room. */
+  setShardCount(count: number): void {
+    const single = count <= 1;
+    this.grid.classList.toggle('single-shard', single);
+    this.grid.setAttribute('aria-colcount', String(single ? COLUMNS.length - 1 : COLUMNS.length));
   }
 
   private sortBy(sort: SortKey): void {
@@ -279,6 +288,9 @@ export class DiffTable {
       rows.push(this.rowElement(index, row));
     }
     replaceChildren(this.spacer, ...rows);
+    // The header sits outside the scrolling viewport, so it reserves the width of the viewport's vertical
+    // scrollbar: 0 when all rows fit, and a width that depends on the platform otherwise.
+    this.headRow.style.paddingRight = `${this.viewport.offsetWidth - this.viewport.clientWidth}px`;
     const active = document.getElementById(`diff-row-${this.activeIndex}`);
     if (active) {
       this.grid.setAttribute('aria-activedescendant', active.id);
@@ -322,7 +334,7 @@ export class DiffTable {
       el('div', { class: 'cell', role: 'gridcell' }, formatShape(row.shape)),
       el('div', { class: 'cell number', role: 'gridcell', title: `${formatCount(row.bytes)} bytes` }, formatBytes(row.bytes)),
       el('div', { class: 'cell source', role: 'gridcell', title: row.source ?? '' }, row.source ?? ''),
-      el('div', { class: 'cell', role: 'gridcell', title: row.shard }, row.shard),
+      el('div', { class: 'cell shard', role: 'gridcell', title: row.shard }, row.shard),
     );
     return element;
   }

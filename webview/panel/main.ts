@@ -98,6 +98,7 @@ class Panel {
   }
 
   private schedulePlan(): void {
+    this.output.clearCopied();
     this.save();
     clearTimeout(this.planTimer);
     this.planTimer = setTimeout(() => this.requestPlan(), PLAN_DEBOUNCE_MS);
@@ -138,6 +139,7 @@ class Panel {
     this.rules.setSummary(summary);
     renderHeader(summary, this.freeBytes);
     this.candidates.setSummary(summary);
+    this.table.setShardCount(summary.shards.length);
     this.table.setGeneration(summary.generation);
     this.output.setPlanReady(true);
   }

@@ -5,6 +5,9 @@ import { byId, el, replaceChildren } from './dom';
 import { formatBytes, formatCount, formatSeconds } from './format';
 import type { ViewState } from './state';
 
+/** How long the "Copied: …" status stays before it clears itself. */
+const COPIED_STATUS_MS = 5000;
+
 /** Element with a string `value`, as the toolkit's text field is. */
 interface ValueElement extends HTMLElement {
   value: string;
@@ -60,6 +63,8 @@ export class OutputView {
   private readonly bar = byId<HTMLProgressElement>('progress-bar');
   private readonly progressText = byId('progress-text');
   private readonly result = byId('run-result');
+  private readonly copied = byId('cli-copied');
+  private copiedTimer: ReturnType<typeof setTimeout> | undefined;
   private run: RunState = { kind: 'idle' };
   private planReady = false;
 
@@ -75,12 +80,14 @@ export class OutputView {
     this.outDir.value = state.outDir;
     this.overwrite.checked = state.overwrite;
     this.outDir.addEventListener('input', () => {
+      this.clearCopied();
       this.state.outDir = this.outDir.value;
       this.onStateChange();
       this.onOutDirChange();
       this.render();
     });
     this.overwrite.addEventListener('change', () => {
+      this.clearCopied();
       this.state.overwrite = this.overwrite.checked;
       this.onStateChange();
     });
@@ -100,14 +107,24 @@ export class OutputView {
       this.rpc.request('cancel', {}).catch(this.onError);
     });
     byId('copy-cli').addEventListener('click', () => {
+      this.clearCopied();
       const params = this.params();
       if (params) {
-        this.rpc.request('copyCli', params).then(({ command }) => {
-          byId('cli-copied').textContent = `Copied: ${command}`;
-        }, this.onError);
+        this.rpc.request('copyCli', params).then(({ command }) => this.showCopied(command), this.onError);
       }
     });
     this.render();
+  }
+
+  /** Clears the "Copied: …" status, because any later change makes the copied command stale. */
+  clearCopied(): void {
+    clearTimeout(this.copiedTimer);
+    this.copied.textContent = '';
+  }
+
+  private showCopied(command: string): void {
+    this.copied.textContent = `Copied: ${command}`;
+    this.copiedTimer = setTimeout(() => this.clearCopied(), COPIED_STATUS_MS);
   }
 
   /** Enables Defuse only while the rules give a valid plan. */
@@ -137,6 +154,7 @@ export class OutputView {
     if (!params || this.run.kind === 'running') {
       return;
     }
+    this.clearCopied();
     this.setRun({ kind: 'running', outDir: params.outDir, progress: null });
     // No timeout: a conversion of a large checkpoint takes as long as the disk needs.
     this.rpc.request('convert', params, { timeoutMs: 0 }).then((summary) => {
