@@ -1,7 +1,8 @@
 /**
  * UI test in code-server: right-click the sample checkpoint folder in the Explorer, choose
  * "Defuse Checkpoint…", press Defuse in the panel, and see the output folder on disk and in the Explorer.
- * Then open the shard in the inspector. Screenshots go to test-artifacts/.
+ * Then open the shard in the inspector, and edit the filter rules setting as a list in the Settings editor.
+ * Screenshots go to test-artifacts/.
  *
  * usage: node --import tsx test/vscode/e2e/defuse.e2e.ts [--keep]
  * Prints "N passed, N failed" (one per step) and exits non-zero when a step fails.
@@ -148,6 +149,50 @@ async function run(session: Session, log: (m: string) => void, step: (name: stri
     await inspector.locator('#stats-table').waitFor({ timeout: 20_000 });
     await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-inspector.png') });
   });
+
+  await step('settings editor edits filter rules as a list', async () => {
+    const settingsFile = path.join(session.workDir, 'user-data', 'User', 'settings.json');
+    const savedRules = (): unknown => (JSON.parse(fs.readFileSync(settingsFile, 'utf8')) as Record<string, unknown>)['defuser.defaultFilterRules'];
+    await page.keyboard.press('Escape');
+    await page.keyboard.press('F1');
+    const quickInput = page.locator('.quick-input-widget input').first();
+    await quickInput.waitFor({ timeout: 10_000 });
+    await quickInput.fill('>Preferences: Open User Settings');
+    await page.locator('.quick-input-list .monaco-list-row', { hasText: /^Preferences: Open User Settings$/ }).first().click();
+    const search = page.locator('.settings-editor .suggest-input-container').first();
+    await search.waitFor({ timeout: 30_000 });
+    await search.click();
+    await page.keyboard.type('defuser.defaultFilterRules');
+
+    // A list editor with "Add Item", not the "Edit in settings.json" link of complex settings.
+    const item = page.locator('.settings-editor .setting-item-list', { hasText: 'Default Filter Rules' }).first();
+    await item.waitFor({ timeout: 15_000 });
+    assert.equal(await page.locator('.settings-editor .setting-item-complex', { hasText: 'Default Filter Rules' }).count(), 0);
+
+    await item.locator('.monaco-button', { hasText: 'Add Item' }).click();
+    await item.locator('.setting-list-edit-row input').first().fill('+:layers\\.0\\.');
+    await page.keyboard.press('Enter');
+    await waitForSaved(savedRules, ['+:layers\\.0\\.']);
+
+    // Removing the last item saves the empty list, a filter that selects nothing, not "unset".
+    const listRow = item.locator('.setting-list-row', { hasText: '+:layers' }).first();
+    await listRow.hover();
+    // The row's actions are Edit Item, then Remove Item.
+    await listRow.locator('.monaco-action-bar .action-label').last().click();
+    await waitForSaved(savedRules, []);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'e2e-settings-filter-rules.png') });
+  });
+}
+
+/** Polls the saved value until it equals `expected`, for at most 10 seconds. */
+async function waitForSaved(read: () => unknown, expected: unknown): Promise<void> {
+  let last: unknown;
+  for (let attempt = 0; attempt < 50; attempt += 1) {
+    last = read();
+    if (JSON.stringify(last) === JSON.stringify(expected)) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  assert.deepEqual(last, expected, 'settings.json after editing in the Settings editor');
 }
 
 async function main(): Promise<void> {

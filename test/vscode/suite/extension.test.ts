@@ -102,6 +102,30 @@ suite('settings', () => {
     assert.equal(settings.otherFiles, 'symlink');
   });
 
+  test('filter rules schema allows list editing', async () => {
+    const extension = await activeExtension();
+    const manifest = extension.packageJSON as { contributes: { configuration: { properties: Record<string, Record<string, unknown>> } } };
+    const schema = manifest.contributes.configuration.properties['defuser.defaultFilterRules'];
+    // The Settings editor of VS Code 1.100 offers its list editor only for type "array" (of strings, enums or
+    // numbers). A type list such as ["array", "null"] gets "Edit in settings.json" instead.
+    assert.equal(schema.type, 'array');
+    assert.deepEqual(schema.items, { type: 'string' });
+    // The default stays null, so "no filter" and the empty list [] remain different values.
+    assert.equal(schema.default, null);
+    assert.equal(config().inspect('defaultFilterRules')?.defaultValue, null);
+  });
+
+  test('reads null filter rules as no filter', async () => {
+    await activeExtension();
+    await config().update('defaultFilterRules', null, vscode.ConfigurationTarget.Workspace);
+    await config().update('maxLayers', 3, vscode.ConfigurationTarget.Workspace);
+    const settings = await waitFor('updated settings', async () => {
+      const value = await vscode.commands.executeCommand<Record<string, unknown>>('defuser.test.settings');
+      return value.maxLayers === 3 ? value : undefined;
+    });
+    assert.equal(settings.defaultFilterRules, null);
+  });
+
   test('falls back on an invalid value', async () => {
     await activeExtension();
     await config().update('maxLayers', 0, vscode.ConfigurationTarget.Workspace);
