@@ -2,6 +2,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { DefuserError } from '../errors';
+import { compareCodeUnits } from '../text-order';
 import { readHeader } from '../safetensors';
 import type { SafetensorsHeader } from '../safetensors/types';
 import { type ModelConfig, modelTypeOf, readModelConfig } from './config';
@@ -63,18 +64,12 @@ async function resolveCacheRepository(folder: string): Promise<string> {
     `${folder} is a Hugging Face cache folder with ${revisions.length} snapshots and no usable refs/main. Open one of ${snapshots}/<revision> instead.`);
 }
 
-/** Orders names by UTF-16 code units, like a plain sort, so listings are stable across locales. */
-function compareText(a: string, b: string): number {
-  if (a === b) return 0;
-  return a < b ? -1 : 1;
-}
-
 async function listOtherFiles(root: string, exclude: ReadonlySet<string>): Promise<{ files: string[]; skipped: { file: string; reason: string }[] }> {
   const files: string[] = [];
   const skipped: { file: string; reason: string }[] = [];
   async function walk(relative: string): Promise<void> {
     const entries = await readdir(path.join(root, relative), { withFileTypes: true });
-    entries.sort((a, b) => compareText(a.name, b.name));
+    entries.sort((a, b) => compareCodeUnits(a.name, b.name));
     for (const entry of entries) {
       const child = relative ? `${relative}/${entry.name}` : entry.name;
       // Hidden folders and files (.git, .cache, .huggingface) are tooling state, not part of the model.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Checkpoint } from '../checkpoint/open';
 import { INDEX_FILE } from '../checkpoint/open';
 import { DefuserError, type Logger } from '../errors';
+import { compareCodeUnits } from '../text-order';
 import type { Plan } from '../plan/types';
 import { DTYPE_BITS, RangeReader, readHeader, type WriterTensorSpec } from '../safetensors';
 import type { TensorSource } from './convert';
@@ -83,7 +84,7 @@ export async function writeIndex(folder: string, plan: Plan, checkpoint: Checkpo
       totalSize += info.end - info.begin;
     }
   }
-  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  entries.sort(([a], [b]) => compareCodeUnits(a, b));
   for (const [name, file] of entries) weightMap[name] = file;
   const metadata = { ...(checkpoint.index?.metadata ?? {}), total_size: totalSize };
   await writeFile(path.join(folder, INDEX_FILE), `${JSON.stringify({ metadata, weight_map: weightMap }, null, 2)}\n`);

@@ -1,5 +1,6 @@
 /** Flattens the module tree into the rows the inspector shows, for a set of expanded nodes or a search. */
 import type { DType } from '../safetensors/types.js';
+import { compareCodeUnits } from '../text-order.js';
 import type { InspectedTensor, ModuleNode } from './tree.js';
 
 /** One visible row: a module (or collapsed group) or a tensor. */
@@ -63,7 +64,7 @@ export function searchRows(tensors: readonly InspectedTensor[], query: string): 
   const needle = query.toLowerCase();
   return tensors
     .filter((tensor) => tensor.name.toLowerCase().includes(needle))
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+    .sort((a, b) => compareCodeUnits(a.name, b.name))
     .map((tensor) => ({
       id: tensor.name, depth: 0, label: tensor.name, kind: 'tensor' as const,
       expandable: false, expanded: false, repeat: null,

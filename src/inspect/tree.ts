@@ -4,6 +4,7 @@
  * and chains of single children joined (`model.language_model`).
  */
 import type { DType } from '../safetensors/types.js';
+import { compareCodeUnits } from '../text-order.js';
 
 /** One tensor as the inspector lists it. */
 export interface InspectedTensor {
@@ -51,7 +52,7 @@ function isIndex(segment: string): boolean {
 function structureSignature(node: MutableNode): string {
   const parts: string[] = [];
   if (node.tensor) parts.push(`${node.tensor.dtype}[${node.tensor.shape.join(',')}]`);
-  for (const [segment, child] of [...node.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [segment, child] of [...node.children].sort(([a], [b]) => compareCodeUnits(a, b))) {
     parts.push(`${segment}{${structureSignature(child)}}`);
   }
   return parts.join(';');
@@ -102,7 +103,7 @@ function convert(node: MutableNode): ModuleNode {
     start = end;
   }
 
-  const children = [...named.sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0)), ...groups];
+  const children = [...named.sort((a, b) => compareCodeUnits(a.label, b.label)), ...groups];
   return joinSingleChild(summarize(node.path, node.segment, children, node.tensor, null));
 }
 

@@ -7,6 +7,7 @@
 import type {
   Candidate, LayoutFamily, PlanTotals, PlanWarning, RuleStats,
 } from '../../src/plan/types';
+import type { ConvertProgress, ConvertResult } from '../../src/convert/convert';
 import type { DType } from '../../src/safetensors/types';
 
 /** Upper bounds the host enforces on data it receives, so a broken or hostile webview cannot make it allocate without limit. */
@@ -116,23 +117,10 @@ export interface RowsPage {
 }
 
 /** Conversion progress, as the core reports it. */
-export interface ProgressInfo {
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly tensorsDone: number;
-  readonly tensorsTotal: number;
-  readonly currentTensor: string | null;
-}
+export type ProgressInfo = ConvertProgress;
 
-/** Result of a finished conversion. */
-export interface ConvertSummary {
-  readonly outDir: string;
-  readonly tensorsWritten: number;
-  readonly bytesWritten: number;
-  readonly seconds: number;
-  readonly verified: boolean;
-  readonly files: readonly string[];
-}
+/** Result of a finished conversion, as the core returns it. */
+export type ConvertSummary = ConvertResult;
 
 /** The state of the conversion of this panel, kept by the host so a re-created webview can show it. */
 export type RunState =
