@@ -7,18 +7,7 @@ import { DiffIndex } from '../../extension/defusePanel/diffRows';
 import { renderPanelHtml } from '../../extension/defusePanel/html';
 import type { AddedTensor, Plan, RemovedTensor, UnchangedTensor } from '../../src/plan/types';
 import type { DiffRow, DiffView, RowsQuery, SortKey } from '../../webview/protocol/messages';
-
-/** Mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as random } from '../unit/helpers/random';
 
 interface OracleTensor {
   change: 'removed' | 'added' | 'unchanged';

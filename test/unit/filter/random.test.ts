@@ -2,18 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { compileFilter, FilterRuleError } from '../../../src/filter/index';
-
-/** mulberry32: a small seeded generator, so failures reproduce. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let value = state;
-    value = Math.imul(value ^ (value >>> 15), value | 1);
-    value ^= value + Math.imul(value ^ (value >>> 7), value | 61);
-    return ((value ^ (value >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 as seededRandom } from '../helpers/random';
 
 const TOKENS = ['model', 'layers', 'mlp', 'experts', 'shared_experts', 'gate_up_proj', 'down_proj', 'self_attn', 'language_model', '0', '1', '2', '3', '11', '12'];
 const CLASSES = ['[abc]', '[a-f0-9]', '[^.]', '[._]', '[^a-z]', '[0-9]', '[ex]', '\\d', '\\w', '\\D', '\\W'];

@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DType } from '../../../src/safetensors/types';
+import { mulberry32 } from '../helpers/random';
 
 /** One tensor to write: raw little-endian bytes. */
 export interface RawTensor {
@@ -35,16 +36,7 @@ export function tempDir(): string {
 }
 
 /** Returns a seeded generator of floats in [0, 1) (mulberry32), so failures reproduce. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /** Returns the bytes of a Float32Array. */
 export function f32Bytes(values: Float32Array): Uint8Array {
