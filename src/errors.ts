@@ -1,6 +1,6 @@
 /** Errors of the core outside the safetensors format and the filter rules, and the logger interface. */
 
-/** What went wrong, as a stable identifier that callers can switch on. */
+/** Failure category, a stable identifier that callers can switch on. */
 export type DefuserErrorKind =
   | 'not-a-checkpoint'
   | 'invalid-config'

@@ -56,7 +56,7 @@ function section(config: ModelConfig, path: readonly string[]): ModelConfig | nu
   return typeof current === 'object' && current !== null && !Array.isArray(current) ? (current as ModelConfig) : null;
 }
 
-/** The `model_type` of the root config, or null when absent. */
+/** Returns the `model_type` of the root config, or null when absent. */
 export function modelTypeOf(config: ModelConfig | null): string | null {
   const value = config?.['model_type'];
   return typeof value === 'string' ? value : null;

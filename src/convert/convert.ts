@@ -24,7 +24,7 @@ export interface ConvertProgress {
   readonly currentTensor: string | null;
 }
 
-/** Where and how to write the defused checkpoint. */
+/** Options of a conversion: destination, cancellation, progress and memory bounds. */
 export interface ConvertOptions {
   readonly outDir: string;
   /** Replace a non-empty existing output folder (only after the new one is complete). */
@@ -44,7 +44,7 @@ export interface ConvertOptions {
   readonly kernelCopy?: boolean;
 }
 
-/** What a finished conversion wrote. */
+/** Summary of a finished conversion. */
 export interface ConvertResult {
   readonly outDir: string;
   readonly tensorsWritten: number;

@@ -13,7 +13,7 @@ import { DTYPE_BITS, RangeReader, readHeader, type WriterTensorSpec } from '../s
 import type { TensorSource } from './convert';
 import { copyView, type ByteSink, type GatherOptions } from './gather';
 
-/** A sink that compares bytes with a file region instead of writing them. */
+/** Creates a sink that compares bytes with a file region instead of writing them. */
 function comparingSink(reader: RangeReader, start: number, name: string, file: string): { sink: ByteSink; position: () => number } {
   let position = start;
   let scratch = new Uint8Array(0);

@@ -1,6 +1,6 @@
 /**
  * Golden cases: tiny real checkpoints saved fused by Transformers 5.18, with the tensors a correct
- * defusion holds (from the Python Defuser's output, or computed where Defuser is wrong). Every model type
+ * defusion contains (from the Python Defuser's output, or computed where Defuser is wrong). Every model type
  * the registry supports must convert to exactly those names, dtypes, shapes and bytes.
  */
 import assert from 'node:assert/strict';

@@ -42,5 +42,5 @@ export function readCheckpointTensors(folder: string): Map<string, StoredTensor>
   return all;
 }
 
-/** The folder that holds the shared golden cases, beside the repository. */
+/** The folder of the shared golden cases, beside the repository. */
 export const GOLDEN_ROOT = path.resolve(__dirname, '..', '..', '..', '..', 'shared', 'golden');
