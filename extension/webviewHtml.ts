@@ -1,6 +1,7 @@
 /** Builds the HTML shell of a webview: strict Content Security Policy, one nonce'd script, no inline data. */
 import { randomBytes } from 'node:crypto';
 import type * as vscode from 'vscode';
+import { contentSecurityPolicy } from './defusePanel/html';
 
 /** Returns a fresh nonce for a script tag. */
 export function makeNonce(): string {
@@ -27,13 +28,7 @@ export interface ShellOptions {
 export function webviewShell(options: ShellOptions): string {
   const nonce = makeNonce();
   const { webview } = options;
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource} 'nonce-${nonce}'`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${nonce}'`,
-  ].join('; ');
+  const csp = contentSecurityPolicy(webview.cspSource, nonce);
   const script = options.scriptUri
     ? `<script nonce="${nonce}" src="${escapeHtml(options.scriptUri.toString())}"></script>`
     : options.inlineScript ? `<script nonce="${nonce}">${options.inlineScript}</script>` : '';

@@ -20,6 +20,20 @@ function escapeAttribute(value: string): string {
 }
 
 /**
+ * Returns the Content Security Policy of every Defuser webview: nothing by default, scripts only with
+ * the nonce, styles, fonts and images only from the webview's own source (styles also with the nonce).
+ */
+export function contentSecurityPolicy(cspSource: string, nonce: string): string {
+  return [
+    "default-src 'none'",
+    `style-src ${cspSource} 'nonce-${nonce}'`,
+    `font-src ${cspSource}`,
+    `img-src ${cspSource} data:`,
+    `script-src 'nonce-${nonce}'`,
+  ].join('; ');
+}
+
+/**
  * Renders the page. Scripts and `<style>` elements need the nonce and style sheets come only from the
  * extension's files, so markup that slips into the DOM cannot run code or load anything. The toolkit's
  * components style themselves through constructed style sheets, which Chromium does not check against
@@ -27,13 +41,7 @@ function escapeAttribute(value: string): string {
  * `csp-nonce` meta tag.
  */
 export function renderPanelHtml(page: PanelPage): string {
-  const csp = [
-    "default-src 'none'",
-    `style-src ${page.cspSource} 'nonce-${page.nonce}'`,
-    `font-src ${page.cspSource}`,
-    `img-src ${page.cspSource} data:`,
-    `script-src 'nonce-${page.nonce}'`,
-  ].join('; ');
+  const csp = contentSecurityPolicy(page.cspSource, page.nonce);
   return `<!DOCTYPE html>
 <html lang="en">
 <head>
